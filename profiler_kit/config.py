@@ -1,0 +1,132 @@
+"""One settings object, filled from three layers.
+
+Keyword arguments (or CLI options) win over ``PROFILER_KIT_*`` environment
+variables, which win over ``[tool.profiler-kit]`` in the nearest
+pyproject.toml. Operators can thus change a deployed app's behaviour through
+its environment without touching code, and a repository can commit shared
+defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from profiler_kit.errors import ProfilerKitError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["Settings", "load_settings", "DEFAULT_STORE", "ENV_PREFIX"]
+
+ENV_PREFIX = "PROFILER_KIT_"
+DEFAULT_STORE = Path(".profiler-kit") / "captures.sqlite3"
+
+
+class SettingsError(ProfilerKitError):
+    """A setting has a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured, with production-safe defaults."""
+
+    store: Path = DEFAULT_STORE
+    service: str = dataclasses.field(default_factory=lambda: Path(sys.argv[0]).stem or "python")
+    host: str = dataclasses.field(default_factory=socket.gethostname)
+    interval: float = 0.001
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    start_dir: Path | None = None,
+) -> Settings:
+    """Merge the three layers into a :class:`Settings`.
+
+    ``None`` values in ``overrides`` mean "not given", so CLI options without a
+    value fall through to the environment and the project file.
+    """
+    environ = os.environ if environ is None else environ
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    for source, layer in (
+        ("pyproject.toml [tool.profiler-kit]", _pyproject_layer(start_dir or Path.cwd())),
+        ("environment", _environment_layer(environ, fields)),
+        ("arguments", {k: v for k, v in (overrides or {}).items() if v is not None}),
+    ):
+        for name, raw in layer.items():
+            if name not in fields:
+                if source == "arguments":
+                    raise SettingsError(f"unknown profiler-kit setting {name!r}")
+                continue
+            values[name] = _coerce(name, raw, fields[name], source)
+    return Settings(**values)
+
+
+def _environment_layer(
+    environ: Mapping[str, str], fields: Mapping[str, dataclasses.Field[Any]]
+) -> dict[str, str]:
+    return {
+        name: environ[ENV_PREFIX + name.upper()]
+        for name in fields
+        if environ.get(ENV_PREFIX + name.upper(), "") != ""
+    }
+
+
+def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
+    for directory in (start_dir, *start_dir.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                with candidate.open("rb") as file:
+                    document = tomllib.load(file)
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                raise SettingsError(f"cannot read {candidate}: {error}") from error
+            table = document.get("tool", {}).get("profiler-kit", {})
+            if not isinstance(table, dict):
+                raise SettingsError(f"[tool.profiler-kit] in {candidate} must be a table")
+            layer = {key.replace("-", "_"): value for key, value in table.items()}
+            if "store" in layer and isinstance(layer["store"], str):
+                layer["store"] = directory / layer["store"]
+            return layer
+    return {}
+
+
+def _coerce(name: str, raw: Any, field: dataclasses.Field[Any], source: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    try:
+        if kind == "Path":
+            return Path(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            return _boolean(raw)
+        return str(raw)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"setting {name!r} from the {source}: {error}") from error
+
+
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")

@@ -1,0 +1,253 @@
+"""CPU engines and the stored form of a CPU profile.
+
+Two engines produce the same pyinstrument ``Session``:
+
+* :class:`PyinstrumentEngine`, the default, pyinstrument's own sampler.
+* :class:`ThreadSampler`, used while memray tracks memory. pyinstrument and
+  memray both need the interpreter's single profile hook (``sys.setprofile``):
+  with pyinstrument installed, memray loses every Python stack. The sampler
+  instead reads the target thread's frames from a helper thread, which leaves
+  the hook to memray.
+
+The stored form interns frame strings and stacks, so a capture costs a few KB
+and can be aggregated without building pyinstrument's frame tree.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Protocol
+
+from pyinstrument import Profiler
+from pyinstrument.session import Session
+
+__all__ = [
+    "CpuEngine",
+    "CpuProfile",
+    "PyinstrumentEngine",
+    "ThreadSampler",
+    "decode_profile",
+    "encode_session",
+    "frame_identifier",
+]
+
+FORMAT = "profiler-kit/cpu-1"
+
+
+class CpuEngine(Protocol):
+    """Starts and stops sampling of the calling thread."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> Session: ...
+
+
+class PyinstrumentEngine:
+    """pyinstrument's statistical profiler, for the thread that starts it."""
+
+    def __init__(self, interval: float = 0.001, async_mode: str = "disabled") -> None:
+        self._profiler = Profiler(interval=interval, async_mode=async_mode)
+
+    def start(self) -> None:
+        self._profiler.start()
+
+    def stop(self) -> Session:
+        return self._profiler.stop()
+
+
+class ThreadSampler:
+    """Samples one thread's stack from a helper thread, without the profile hook.
+
+    A CPU-bound target holds the GIL for the interpreter's switch interval, so
+    the interval is lowered to the sampling interval while sampling and
+    restored afterwards. Sample weights are the measured time between samples,
+    so totals stay right even when a sample is late.
+    """
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self._target_id = 0
+        self._stop = threading.Event()
+        self._records: list[tuple[list[str], float]] = []
+        self._thread: threading.Thread | None = None
+        self._switch_interval = sys.getswitchinterval()
+        self._started_wall = 0.0
+        self._started_perf = 0.0
+        self._started_cpu = 0.0
+        self._max_gap = 0.0
+
+    def start(self) -> None:
+        self._target_id = threading.get_ident()
+        self._started_wall = time.time()
+        self._started_perf = time.perf_counter()
+        self._started_cpu = time.process_time()
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, self.interval))
+        self._thread = threading.Thread(
+            target=self._sample_loop, name="profiler-kit-sampler", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> Session:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        sys.setswitchinterval(self._switch_interval)
+        duration = time.perf_counter() - self._started_perf
+        return Session(
+            frame_records=self._records,
+            start_time=self._started_wall,
+            duration=duration,
+            min_interval=self.interval,
+            max_interval=max(self._max_gap, self.interval),
+            sample_count=len(self._records),
+            start_call_stack=[],
+            target_description="",
+            cpu_time=time.process_time() - self._started_cpu,
+            sys_path=list(sys.path),
+            sys_prefixes=Session.current_sys_prefixes(),
+        )
+
+    def _sample_loop(self) -> None:
+        last = time.perf_counter()
+        own_code = self._sample_loop.__code__
+        while not self._stop.wait(self.interval):
+            frame = sys._current_frames().get(self._target_id)
+            now = time.perf_counter()
+            gap, last = now - last, now
+            self._max_gap = max(self._max_gap, gap)
+            if frame is None or frame.f_code is own_code:
+                continue
+            self._records.append((_stack_of(frame), gap))
+
+
+def _stack_of(frame: FrameType | None) -> list[str]:
+    stack: list[str] = []
+    while frame is not None:
+        stack.append(frame_identifier(frame))
+        frame = frame.f_back
+    stack.reverse()
+    return stack
+
+
+def frame_identifier(frame: FrameType) -> str:
+    """pyinstrument's frame string: ``name NUL file NUL firstline [SOH attrs]``.
+
+    The class is taken from ``co_qualname`` (Python 3.11+) rather than from
+    ``self`` in the frame's locals, which would be unsafe to read from another
+    thread.
+    """
+    code = frame.f_code
+    identifier = f"{code.co_name}\x00{code.co_filename}\x00{code.co_firstlineno}"
+    qualname: str = getattr(code, "co_qualname", code.co_name)
+    owner, _, name = qualname.rpartition(".")
+    if owner and name == code.co_name and not owner.endswith("<locals>"):
+        identifier += f"\x01c{owner}"
+    if frame.f_lineno is not None:
+        identifier += f"\x01l{frame.f_lineno}"
+    return identifier
+
+
+@dataclass
+class CpuProfile:
+    """A decoded CPU profile: interned frames, stacks and weighted samples."""
+
+    frames: list[str]
+    stacks: list[list[int]]
+    samples: list[tuple[int, float]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return float(self.meta.get("duration", 0.0))
+
+    def stack_weights(self) -> dict[int, float]:
+        """Total seconds per distinct stack, the input every aggregation starts from."""
+        weights: dict[int, float] = {}
+        for stack_index, seconds in self.samples:
+            weights[stack_index] = weights.get(stack_index, 0.0) + seconds
+        return weights
+
+    def to_session(self) -> Session:
+        """The equivalent pyinstrument session, for pyinstrument's own renderers."""
+        records = [
+            ([self.frames[i] for i in self.stacks[stack]], seconds)
+            for stack, seconds in self.samples
+        ]
+        meta = self.meta
+        return Session(
+            frame_records=records,
+            start_time=meta.get("start_time", 0.0),
+            duration=meta.get("duration", 0.0),
+            min_interval=meta.get("min_interval", 0.001),
+            max_interval=meta.get("max_interval", 0.001),
+            sample_count=len(records),
+            start_call_stack=list(meta.get("start_call_stack", [])),
+            target_description=meta.get("target_description", ""),
+            cpu_time=meta.get("cpu_time", 0.0),
+            sys_path=list(meta.get("sys_path", [])),
+            sys_prefixes=list(meta.get("sys_prefixes", [])),
+        )
+
+
+def encode_session(
+    session: Session, *, drop_prefix: Callable[[Sequence[str]], int] | None = None
+) -> bytes:
+    """Intern and compress a session for the store.
+
+    ``drop_prefix`` returns how many outer frames of a stack belong to the
+    profiler's own machinery (the CLI, runpy); a negative answer drops the whole
+    sample (time spent before the target started or after it ended).
+    """
+    frame_index: dict[str, int] = {}
+    stack_index: dict[tuple[int, ...], int] = {}
+    samples: list[tuple[int, float]] = []
+    for call_stack, seconds in session.frame_records:
+        skip = drop_prefix(call_stack) if drop_prefix else 0
+        if skip < 0:
+            continue
+        key = tuple(frame_index.setdefault(name, len(frame_index)) for name in call_stack[skip:])
+        samples.append((stack_index.setdefault(key, len(stack_index)), seconds))
+    document = {
+        "format": FORMAT,
+        "frames": list(frame_index),
+        "stacks": [list(key) for key in stack_index],
+        "samples": samples,
+        "meta": {
+            "start_time": session.start_time,
+            "duration": session.duration,
+            "min_interval": session.min_interval,
+            "max_interval": session.max_interval,
+            "cpu_time": session.cpu_time,
+            "target_description": session.target_description,
+            "start_call_stack": [],
+            "sys_path": session.sys_path,
+            "sys_prefixes": session.sys_prefixes,
+        },
+    }
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+def decode_profile(blob: bytes) -> CpuProfile:
+    """Inverse of :func:`encode_session`; raises ``ValueError`` on foreign data."""
+    try:
+        document = json.loads(zlib.decompress(blob))
+    except (zlib.error, ValueError, TypeError) as error:
+        raise ValueError(f"unreadable CPU profile: {error}") from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError("unreadable CPU profile: unknown format")
+    frames = document["frames"]
+    stacks = document["stacks"]
+    samples = [(int(stack), float(seconds)) for stack, seconds in document["samples"]]
+    if any(not 0 <= stack < len(stacks) for stack, _ in samples) or any(
+        not 0 <= frame < len(frames) for stack in stacks for frame in stack
+    ):
+        raise ValueError("unreadable CPU profile: index out of range")
+    return CpuProfile(frames=frames, stacks=stacks, samples=samples, meta=document["meta"])

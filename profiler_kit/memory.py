@@ -1,0 +1,232 @@
+"""Memory engine: memray tracking and the stored summary of what it saw.
+
+memray writes every allocation to a capture file that can reach hundreds of
+MB. We keep only a summary (peak, totals, the heaviest allocation stacks at
+the peak and at exit) and delete the file. memray allows one tracker per
+process, so :func:`memray_lock` is the process-wide lease every user of the
+engine must hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from profiler_kit.errors import MemoryUnavailableError
+
+__all__ = [
+    "AllocationSite",
+    "MemorySummary",
+    "MemoryTracker",
+    "decode_summary",
+    "encode_summary",
+    "memray_lock",
+    "memory_unavailable_reason",
+    "summarise",
+]
+
+FORMAT = "profiler-kit/memory-1"
+TOP_SITES = 25
+Frame = tuple[str, str, int]
+
+memray_lock = threading.Lock()
+"""Held for as long as a memray tracker is active in this process."""
+
+
+def memory_unavailable_reason() -> str | None:
+    """Why memory profiling cannot work here, or ``None`` when it can."""
+    try:
+        import memray  # noqa: F401
+    except ImportError as error:
+        return (
+            f"memray cannot be imported ({error}); memory profiling needs Linux or macOS "
+            "and `pip install memray`"
+        )
+    return None
+
+
+@dataclass
+class AllocationSite:
+    """Bytes and allocation count attributed to one call stack (innermost first)."""
+
+    bytes: int
+    count: int
+    stack: list[Frame]
+
+
+@dataclass
+class MemorySummary:
+    peak_bytes: int
+    total_bytes: int
+    allocations: int
+    leaked_bytes: int
+    leaked_allocations: int
+    top_sites: list[AllocationSite] = field(default_factory=list)
+    leaks: list[AllocationSite] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class MemoryTracker:
+    """A memray tracker writing to a private temporary file.
+
+    Enter it before any CPU engine that uses the profile hook, and leave it
+    after: memray restores the hook on exit and fails if another tool owns it.
+    """
+
+    def __init__(self) -> None:
+        reason = memory_unavailable_reason()
+        if reason:
+            raise MemoryUnavailableError(reason)
+        self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")
+        self.path = Path(self._directory) / "capture.bin"
+        self._tracker: Any = None
+        self._owns_lock = False
+
+    def start(self) -> None:
+        import memray
+
+        if not memray_lock.acquire(blocking=False):
+            raise MemoryUnavailableError("another memory capture is running in this process")
+        self._owns_lock = True
+        try:
+            self._tracker = memray.Tracker(
+                destination=memray.FileDestination(str(self.path), overwrite=True),
+                follow_fork=False,
+            )
+            self._tracker.__enter__()
+        except Exception as error:
+            self._release()
+            raise MemoryUnavailableError(f"memray could not start: {error}") from error
+
+    def stop(self) -> None:
+        try:
+            if self._tracker is not None:
+                self._tracker.__exit__(None, None, None)
+        finally:
+            self._tracker = None
+            self._release()
+
+    def _release(self) -> None:
+        if self._owns_lock:
+            self._owns_lock = False
+            memray_lock.release()
+
+    def discard(self) -> None:
+        """Remove the capture file and its directory."""
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            os.rmdir(self._directory)
+
+
+def summarise(
+    path: Path, *, drop_outer: Callable[[Sequence[Frame]], int] | None = None
+) -> MemorySummary:
+    """Read a memray capture file into a :class:`MemorySummary`.
+
+    ``drop_outer`` gets a stack outermost first and says how many of its frames
+    belong to the profiler's own machinery, so stacks start at the profiled
+    code; a negative answer leaves the allocation out of the sites.
+    """
+    import memray
+
+    reader = memray.FileReader(str(path))
+    total_bytes, allocations = _totals(path, reader)
+    top_sites = _sites(reader.get_high_watermark_allocation_records(merge_threads=True), drop_outer)
+    leaks = _sites(reader.get_leaked_allocation_records(merge_threads=True), drop_outer)
+    return MemorySummary(
+        peak_bytes=int(reader.metadata.peak_memory),
+        total_bytes=total_bytes,
+        allocations=allocations,
+        leaked_bytes=sum(site.bytes for site in leaks),
+        leaked_allocations=sum(site.count for site in leaks),
+        top_sites=top_sites[:TOP_SITES],
+        leaks=leaks[:TOP_SITES],
+    )
+
+
+def _totals(path: Path, reader: Any) -> tuple[int, int]:
+    """Total bytes and number of allocations over the whole run.
+
+    memray's own ``stats`` command computes these in native code; that helper
+    lives in a private module, so fall back to a Python pass if it moves.
+    """
+    try:
+        from memray._memray import compute_statistics
+
+        stats = compute_statistics(str(path), report_progress=False, num_largest=1)
+        return int(stats.total_memory_allocated), int(stats.total_num_allocations)
+    except (ImportError, AttributeError, TypeError):
+        total = count = 0
+        for record in reader.get_allocation_records():
+            if record.size:
+                total += record.size
+                count += record.n_allocations
+        return total, count
+
+
+def _sites(
+    records: Iterable[Any], drop_outer: Callable[[Sequence[Frame]], int] | None
+) -> list[AllocationSite]:
+    merged: dict[tuple[Frame, ...], AllocationSite] = {}
+    for record in records:
+        if record.size <= 0:
+            continue
+        stack: list[Frame] = [(str(f), str(p), int(n)) for f, p, n in record.stack_trace()]
+        if drop_outer is not None:
+            outer = drop_outer(stack[::-1])
+            if outer < 0:
+                continue  # allocated by the profiler itself, outside the target
+            stack = stack[: len(stack) - outer]
+        key = tuple(stack)
+        site = merged.get(key)
+        if site is None:
+            merged[key] = AllocationSite(record.size, record.n_allocations, stack)
+        else:
+            site.bytes += record.size
+            site.count += record.n_allocations
+    return sorted(merged.values(), key=lambda site: site.bytes, reverse=True)
+
+
+def encode_summary(summary: MemorySummary) -> bytes:
+    document = {"format": FORMAT, **asdict(summary)}
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+def decode_summary(blob: bytes) -> MemorySummary:
+    """Inverse of :func:`encode_summary`; raises ``ValueError`` on foreign data."""
+    try:
+        document = json.loads(zlib.decompress(blob))
+        if document.pop("format") != FORMAT:
+            raise ValueError("unknown format")
+
+        def sites(items: list[dict[str, Any]]) -> list[AllocationSite]:
+            return [
+                AllocationSite(int(s["bytes"]), int(s["count"]), [tuple(f) for f in s["stack"]])
+                for s in items
+            ]
+
+        document["top_sites"] = sites(document["top_sites"])
+        document["leaks"] = sites(document["leaks"])
+        return MemorySummary(**document)
+    except (zlib.error, ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"unreadable memory summary: {error}") from error
+
+
+@contextlib.contextmanager
+def tracking() -> Iterator[MemoryTracker]:
+    """Track memory for the ``with`` block; the file is left for :func:`summarise`."""
+    tracker = MemoryTracker()
+    tracker.start()
+    try:
+        yield tracker
+    finally:
+        tracker.stop()

@@ -1,0 +1,81 @@
+"""Render report data into one self-contained HTML file.
+
+Assets are inlined and a Content-Security-Policy admits only those exact
+scripts and styles (by hash) and no network at all. Even if a hostile
+function name slipped past escaping, the browser would refuse to run it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from profiler_kit.capture_view import CaptureView
+from profiler_kit.report.capture_data import capture_report_data
+
+__all__ = ["render_capture_report", "write_capture_report", "render_page", "embed_json"]
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("profiler_kit.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@lru_cache(maxsize=8)
+def _asset(name: str) -> str:
+    return (resources.files("profiler_kit.reports") / "static" / name).read_text("utf-8")
+
+
+def _hash_source(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def embed_json(data: Any) -> str:
+    """JSON that cannot close the surrounding ``<script>`` element."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def render_page(template: str, data: dict[str, Any], *, script: str, style: str) -> str:
+    """Render ``template`` with its data, one inlined script and one stylesheet."""
+    js, css = _asset(script), _asset(style)
+    csp = (
+        f"default-src 'none'; script-src {_hash_source(js)}; "
+        f"style-src {_hash_source(css)}; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+    return _environment().get_template(template).render(
+        title=str(data.get("title", "profiler-kit")),
+        csp=csp,
+        css=css,
+        js=js,
+        data_json=embed_json(data),
+    )
+
+
+def render_capture_report(view: CaptureView) -> str:
+    return render_page(
+        "capture.html.j2", capture_report_data(view), script="report.js", style="report.css"
+    )
+
+
+def write_capture_report(view: CaptureView, path: Path) -> Path:
+    path.write_text(render_capture_report(view), encoding="utf-8")
+    return path

@@ -1,0 +1,227 @@
+"""Run a script or module exactly as ``python`` would, under the profilers.
+
+The target sees the same ``sys.argv``, ``__name__``, ``sys.path[0]``, stdin
+and stdout as under the interpreter; its exit status and uncaught exceptions
+come out the same way. Profiling never changes what the program does: the
+engines start just before the target's first line and stop just after its
+last, and frames of the runner are trimmed from every stack.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyinstrument.session import Session
+
+from profiler_kit.cpu import CpuEngine, PyinstrumentEngine, ThreadSampler
+from profiler_kit.errors import TargetError
+from profiler_kit.memory import MemoryTracker
+
+__all__ = ["Target", "RunResult", "run_target", "machinery_depth", "identifier_depth"]
+
+_THIS_FILE = __file__
+_RUNPY_FILES = (runpy.__file__, "<frozen runpy>")
+_ENTRY_NAME = "_enter_target"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to run: a script path or a module name, and its arguments."""
+
+    script: str | None = None
+    module: str | None = None
+    args: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        head = f"-m {self.module}" if self.module else str(self.script)
+        return " ".join((head, *self.args))
+
+    @property
+    def name(self) -> str:
+        if self.module:
+            return self.module
+        return Path(str(self.script)).name
+
+    def check(self) -> None:
+        """Fail early, with a message, on a target that cannot start."""
+        if self.module:
+            return  # a missing module is reported by runpy once argv is set
+        path = Path(str(self.script))
+        if not path.exists():
+            raise TargetError(f"can't open file {str(self.script)!r}: no such file")
+        if path.is_dir():
+            raise TargetError(
+                f"{str(self.script)!r} is a directory: give a .py file, "
+                "or use -m to run a package's __main__ module"
+            )
+        if not os.access(path, os.R_OK):
+            raise TargetError(f"can't open file {str(self.script)!r}: permission denied")
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    session: Session
+    started_at: float
+    wall_s: float
+    cpu_s: float
+    memory_file: Path | None
+    in_child: bool
+    forks: int
+    interrupted: bool
+    notes: list[str] = field(default_factory=list)
+
+
+class _ForkWatch:
+    """Counts forks of this process and knows whether we are in a child."""
+
+    def __init__(self) -> None:
+        self.parent_pid = os.getpid()
+        self.forks = 0
+        os.register_at_fork(after_in_parent=self._parent)
+
+    def _parent(self) -> None:
+        self.forks += 1
+
+    @property
+    def in_child(self) -> bool:
+        return os.getpid() != self.parent_pid
+
+
+def run_target(target: Target, *, interval: float = 0.001, memory: bool = False) -> RunResult:
+    """Run ``target`` under the CPU engine (and memray with ``memory``).
+
+    Uncaught exceptions are printed through ``sys.excepthook`` as Python would,
+    and turned into the exit code Python would give.
+    """
+    target.check()
+    watch = _ForkWatch()
+    tracker = MemoryTracker() if memory else None
+    engine: CpuEngine = ThreadSampler(interval) if memory else PyinstrumentEngine(interval)
+
+    saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
+    sys.argv = [target.script or target.module or "", *target.args]
+    _set_path0(target)
+
+    started_at = time.time()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    if tracker is not None:
+        tracker.start()  # memray first: it must own the profile hook
+    engine.start()
+    try:
+        exit_code, interrupted = _enter_target(target)
+    finally:
+        session = engine.stop()
+        if tracker is not None and not watch.in_child:
+            tracker.stop()
+        wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+        sys.argv = saved_argv
+        if saved_path0 is not None:
+            sys.path[0] = saved_path0
+    return RunResult(
+        exit_code=exit_code,
+        session=session,
+        started_at=started_at,
+        wall_s=wall_s,
+        cpu_s=cpu_s,
+        memory_file=tracker.path if tracker is not None else None,
+        in_child=watch.in_child,
+        forks=watch.forks,
+        interrupted=interrupted,
+    )
+
+
+def _set_path0(target: Target) -> None:
+    if target.module:
+        entry = os.getcwd()
+    else:
+        entry = os.path.dirname(os.path.realpath(str(target.script)))
+    if sys.path:
+        sys.path[0] = entry
+    else:
+        sys.path.insert(0, entry)
+
+
+def _enter_target(target: Target) -> tuple[int, bool]:
+    """Run the target; the profilers' stacks are trimmed above this frame."""
+    try:
+        if target.module:
+            runpy.run_module(target.module, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(str(target.script), run_name="__main__")
+    except SystemExit as error:
+        return _exit_status(error.code), False
+    except KeyboardInterrupt as error:
+        _report_exception(error)
+        return 130, True
+    except ImportError as error:
+        if target.module and _is_missing_target(error, target.module):
+            sys.stderr.write(f"{sys.executable}: No module named {target.module}\n")
+            return 1, False
+        _report_exception(error)
+        return 1, False
+    except BaseException as error:  # noqa: BLE001 - reported exactly as Python would
+        _report_exception(error)
+        return 1, False
+    finally:
+        sys.stdout.flush() if not sys.stdout.closed else None
+    return 0, False
+
+
+def _is_missing_target(error: ImportError, module: str) -> bool:
+    name = getattr(error, "name", None)
+    return name is not None and (module == name or module.startswith(name + "."))
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if code >= 0 else code % 256
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def _report_exception(error: BaseException) -> None:
+    traceback = error.__traceback__
+    while traceback is not None and _is_machinery_file(traceback.tb_frame.f_code.co_filename):
+        traceback = traceback.tb_next
+    sys.excepthook(type(error), error, traceback)
+
+
+def _is_machinery_file(filename: str) -> bool:
+    return filename == _THIS_FILE or filename in _RUNPY_FILES
+
+
+def machinery_depth(stack: Sequence[tuple[str, str]]) -> int:
+    """How many outer frames of a root-first ``(function, file)`` stack are ours.
+
+    Returns -1 when the stack never reached the target (time spent starting or
+    stopping the profilers), which callers drop.
+    """
+    depth = -1
+    for index, (function, filename) in enumerate(stack):
+        if function == _ENTRY_NAME and filename == _THIS_FILE:
+            depth = index + 1
+            break
+    if depth < 0:
+        return -1
+    while depth < len(stack) and stack[depth][1] in _RUNPY_FILES:
+        depth += 1
+    return depth
+
+
+def identifier_depth(call_stack: Sequence[str]) -> int:
+    """:func:`machinery_depth` for pyinstrument frame strings."""
+    pairs = []
+    for identifier in call_stack:
+        function, _, rest = identifier.partition("\x00")
+        pairs.append((function, rest.partition("\x00")[0]))
+    return machinery_depth(pairs)

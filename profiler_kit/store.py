@@ -1,0 +1,312 @@
+"""The embedded capture store: one SQLite file in WAL mode.
+
+WAL lets many worker processes append while a reporter reads, with no server
+to run. The file identifies itself (SQLite's ``application_id``) and records
+its schema version (``user_version``), so a foreign or newer file is refused
+with a message instead of being misread or damaged. Every SQLite failure is
+translated into a :class:`~profiler_kit.errors.StoreError` naming the path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from profiler_kit import __version__
+from profiler_kit.errors import (
+    CaptureNotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreVersionError,
+)
+from profiler_kit.record import Capture
+
+__all__ = ["SCHEMA_VERSION", "Store", "CaptureSummary", "open_store"]
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x504B4954  # "PKIT"
+BUSY_TIMEOUT_S = 30.0
+
+_COLUMNS = (
+    "id", "kind", "service", "host", "pid", "started_at", "wall_s", "cpu_s", "reason",
+    "target", "method", "route", "path", "status", "exit_code", "trace_id", "span_id",
+    "peak_memory", "allocated_bytes", "allocations", "cpu_profile", "memory_profile", "extra",
+)  # fmt: skip
+_SUMMARY_COLUMNS = tuple(c for c in _COLUMNS if c not in ("cpu_profile", "memory_profile"))
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS captures (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    service TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    wall_s REAL NOT NULL,
+    cpu_s REAL NOT NULL,
+    reason TEXT NOT NULL,
+    target TEXT NOT NULL,
+    method TEXT,
+    route TEXT,
+    path TEXT,
+    status INTEGER,
+    exit_code INTEGER,
+    trace_id TEXT,
+    span_id TEXT,
+    peak_memory INTEGER,
+    allocated_bytes INTEGER,
+    allocations INTEGER,
+    cpu_profile BLOB,
+    memory_profile BLOB,
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS captures_started_at ON captures (started_at);
+CREATE INDEX IF NOT EXISTS captures_route ON captures (route, started_at);
+"""
+
+
+@dataclass(frozen=True)
+class CaptureSummary:
+    """A capture without its profile payloads: cheap to list by the thousand."""
+
+    id: str
+    kind: str
+    service: str
+    host: str
+    pid: int
+    started_at: float
+    wall_s: float
+    cpu_s: float
+    reason: str
+    target: str
+    method: str | None
+    route: str | None
+    path: str | None
+    status: int | None
+    exit_code: int | None
+    trace_id: str | None
+    span_id: str | None
+    peak_memory: int | None
+    allocated_bytes: int | None
+    allocations: int | None
+    extra: dict[str, Any]
+
+
+class Store:
+    """A profiler-kit store file. Not thread-safe: one connection, one thread."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(
+                f"no capture store at {self.path}: profile something first "
+                "(profiler-kit run script.py) or point --store / PROFILER_KIT_STORE at one"
+            )
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory, not a capture store file")
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"cannot create {self.path.parent}: {error.strerror}") from error
+        with self._translate_errors():
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            with self._translate_errors():
+                self._prepare(create)
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- opening -------------------------------------------------------------
+
+    def _prepare(self, create: bool) -> None:
+        db = self._db
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if application_id not in (0, APPLICATION_ID) or (
+            application_id == 0 and self._has_tables()
+        ):
+            raise StoreCorruptError(
+                f"{self.path} is an SQLite database but not a profiler-kit store; "
+                "choose another path with --store"
+            )
+        self._check_version(version)
+        if application_id == APPLICATION_ID and version == SCHEMA_VERSION:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        if not create:
+            raise StoreCorruptError(f"{self.path} is empty, not a profiler-kit store")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have initialised the file while we waited.
+            self._check_version(db.execute("PRAGMA user_version").fetchone()[0])
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('created_by', ?)",
+                (__version__,),
+            )
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _has_tables(self) -> bool:
+        row = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return bool(row[0])
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            needed = self._meta("min_reader") or f"a release that reads schema {version}"
+            raise StoreVersionError(
+                f"{self.path} uses store schema {version}, but profiler-kit {__version__} "
+                f"reads schema {SCHEMA_VERSION} at most; upgrade to profiler-kit {needed} "
+                "(pip install -U profiler-kit)"
+            )
+
+    def _meta(self, key: str) -> str | None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
+
+    @contextlib.contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            message = str(error)
+            if "not a database" in message or "malformed" in message:
+                raise StoreCorruptError(
+                    f"{self.path} is corrupt or not a profiler-kit store ({message}); "
+                    "move it aside and profile again, or restore it from a copy"
+                ) from error
+            if "locked" in message or "busy" in message:
+                raise StoreError(
+                    f"{self.path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s"
+                ) from error
+            raise StoreError(f"cannot use capture store {self.path}: {message}") from error
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot use capture store {self.path}: {error}") from error
+        except OSError as error:
+            raise StoreError(f"cannot use capture store {self.path}: {error}") from error
+
+    # -- writing -------------------------------------------------------------
+
+    def add(self, capture: Capture) -> None:
+        """Append one capture; a capture whose id is already stored is ignored."""
+        self.add_many([capture])
+
+    def add_many(self, captures: list[Capture]) -> int:
+        """Append captures in one transaction; returns how many were new."""
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        sql = f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
+        with self._translate_errors():
+            before = self._db.total_changes
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(sql, [_row(capture) for capture in captures])
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return self._db.total_changes - before
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, capture_id: str) -> Capture:
+        """The capture with this id, or the only one whose id starts with it."""
+        with self._translate_errors():
+            rows = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM captures WHERE id >= ? AND id < ? LIMIT 2",
+                (capture_id.upper(), capture_id.upper() + "\x7f"),
+            ).fetchall()
+        if not rows:
+            raise CaptureNotFoundError(
+                f"no capture {capture_id!r} in {self.path}; `profiler-kit ls` lists them"
+            )
+        if len(rows) > 1 and rows[0][0] != capture_id.upper():
+            raise CaptureNotFoundError(
+                f"{capture_id!r} matches several captures in {self.path}; give more characters"
+            )
+        return _capture(rows[0])
+
+    def latest(self, kind: str | None = None) -> Capture:
+        """The most recently started capture (optionally of one kind)."""
+        where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+        with self._translate_errors():
+            row = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM captures {where} "
+                "ORDER BY started_at DESC, id DESC LIMIT 1",
+                args,
+            ).fetchone()
+        if row is None:
+            raise CaptureNotFoundError(
+                f"{self.path} holds no captures yet: profile something first "
+                "(profiler-kit run script.py)"
+            )
+        return _capture(row)
+
+    def summaries(self, limit: int | None = None) -> list[CaptureSummary]:
+        """Captures without payloads, newest first."""
+        sql = f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM captures ORDER BY started_at DESC, id DESC"
+        with self._translate_errors():
+            if limit is not None:
+                rows = self._db.execute(sql + " LIMIT ?", (limit,)).fetchall()
+            else:
+                rows = self._db.execute(sql).fetchall()
+        return [
+            CaptureSummary(**{**dict(zip(_SUMMARY_COLUMNS, row)), "extra": _json(row[-1])})
+            for row in rows
+        ]
+
+    def count(self) -> int:
+        with self._translate_errors():
+            return int(self._db.execute("SELECT count(*) FROM captures").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_store(path: Path | str, *, create: bool = True) -> Store:
+    """Open (and with ``create``, initialise) the store at ``path``."""
+    return Store(Path(path), create=create)
+
+
+def _row(capture: Capture) -> tuple[Any, ...]:
+    values = [getattr(capture, column) for column in _COLUMNS[:-1]]
+    return (*values, json.dumps(capture.extra, separators=(",", ":")))
+
+
+def _capture(row: tuple[Any, ...]) -> Capture:
+    values = dict(zip(_COLUMNS, row))
+    values["extra"] = _json(values["extra"])
+    return Capture(**values)
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
