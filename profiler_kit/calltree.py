@@ -67,8 +67,10 @@ class CallTree:
             Hotspot(frame, self.self_times.get(frame, 0.0), total)
             for frame, total in self.total_times.items()
         ]
-        key = (lambda s: s.self_time) if by == "self" else (lambda s: s.total_time)
-        spots.sort(key=lambda s: (key(s), s.total_time), reverse=True)
+        if by == "self":
+            spots.sort(key=lambda s: (s.self_time, s.total_time), reverse=True)
+        else:
+            spots.sort(key=lambda s: (s.total_time, s.self_time), reverse=True)
         return spots[:limit] if limit is not None else spots
 
     def add_profile(self, profile: CpuProfile) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from profiler_kit.calltree import CallTree, FrameInfo
 from profiler_kit.cpu import decode_profile
@@ -65,7 +66,7 @@ def short_path(file: str, sys_path: Sequence[str], cwd: str | None = None) -> st
     """
     if not file or file.startswith("<"):
         return file
-    cwd = cwd if cwd is not None else os.getcwd()
+    cwd = cwd if cwd is not None else str(Path.cwd())
     candidates = [file]
     for base in (cwd, *sys_path):
         if base and file.startswith(base.rstrip(os.sep) + os.sep):

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pyinstrument import Profiler
 from pyinstrument.session import Session
@@ -52,7 +52,11 @@ class CpuEngine(Protocol):
 class PyinstrumentEngine:
     """pyinstrument's statistical profiler, for the thread that starts it."""
 
-    def __init__(self, interval: float = 0.001, async_mode: str = "disabled") -> None:
+    def __init__(
+        self,
+        interval: float = 0.001,
+        async_mode: Literal["enabled", "disabled", "strict"] = "disabled",
+    ) -> None:
         self._profiler = Profiler(interval=interval, async_mode=async_mode)
 
     def start(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import tempfile
 import threading
 import zlib
@@ -124,7 +123,7 @@ class MemoryTracker:
         with contextlib.suppress(OSError):
             self.path.unlink()
         with contextlib.suppress(OSError):
-            os.rmdir(self._directory)
+            Path(self._directory).rmdir()
 
 
 def summarise(

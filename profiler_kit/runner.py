@@ -139,10 +139,9 @@ def run_target(target: Target, *, interval: float = 0.001, memory: bool = False)
 
 
 def _set_path0(target: Target) -> None:
-    if target.module:
-        entry = os.getcwd()
-    else:
-        entry = os.path.dirname(os.path.realpath(str(target.script)))
+    # Python puts the script's real directory first, or the working directory for -m.
+    script = Path(str(target.script))
+    entry = str(Path.cwd()) if target.module else str(script.resolve().parent)
     if sys.path:
         sys.path[0] = entry
     else:
@@ -167,7 +166,7 @@ def _enter_target(target: Target) -> tuple[int, bool]:
             return 1, False
         _report_exception(error)
         return 1, False
-    except BaseException as error:  # noqa: BLE001 - reported exactly as Python would
+    except BaseException as error:
         _report_exception(error)
         return 1, False
     finally:
@@ -219,9 +218,14 @@ def machinery_depth(stack: Sequence[tuple[str, str]]) -> int:
 
 
 def identifier_depth(call_stack: Sequence[str]) -> int:
-    """:func:`machinery_depth` for pyinstrument frame strings."""
-    pairs = []
-    for identifier in call_stack:
-        function, _, rest = identifier.partition("\x00")
-        pairs.append((function, rest.partition("\x00")[0]))
-    return machinery_depth(pairs)
+    """:func:`machinery_depth` for pyinstrument frame strings (runs once per sample)."""
+    marker = f"{_ENTRY_NAME}\x00{_THIS_FILE}\x00"
+    for index, identifier in enumerate(call_stack):
+        if identifier.startswith(marker):
+            depth = index + 1
+            break
+    else:
+        return -1
+    while depth < len(call_stack) and call_stack[depth].split("\x00", 2)[1] in _RUNPY_FILES:
+        depth += 1
+    return depth

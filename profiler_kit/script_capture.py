@@ -78,5 +78,3 @@ def capture_from_run(
         memory_profile=encode_summary(memory) if memory else None,
         extra=extra,
     )
-
-

@@ -38,6 +38,13 @@ _COLUMNS = (
     "peak_memory", "allocated_bytes", "allocations", "cpu_profile", "memory_profile", "extra",
 )  # fmt: skip
 _SUMMARY_COLUMNS = tuple(c for c in _COLUMNS if c not in ("cpu_profile", "memory_profile"))
+# Column lists are constants of this module, never user input.
+_SELECT_ALL = f"SELECT {', '.join(_COLUMNS)} FROM captures"  # noqa: S608
+_SELECT_SUMMARY = f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM captures"  # noqa: S608
+_INSERT = (
+    f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -212,13 +219,11 @@ class Store:
 
     def add_many(self, captures: list[Capture]) -> int:
         """Append captures in one transaction; returns how many were new."""
-        placeholders = ", ".join("?" for _ in _COLUMNS)
-        sql = f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
         with self._translate_errors():
             before = self._db.total_changes
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(sql, [_row(capture) for capture in captures])
+                self._db.executemany(_INSERT, [_row(capture) for capture in captures])
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -232,7 +237,7 @@ class Store:
         """The capture with this id, or the only one whose id starts with it."""
         with self._translate_errors():
             rows = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM captures WHERE id >= ? AND id < ? LIMIT 2",
+                _SELECT_ALL + " WHERE id >= ? AND id < ? LIMIT 2",
                 (capture_id.upper(), capture_id.upper() + "\x7f"),
             ).fetchall()
         if not rows:
@@ -247,11 +252,10 @@ class Store:
 
     def latest(self, kind: str | None = None) -> Capture:
         """The most recently started capture (optionally of one kind)."""
-        where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+        where, args = (" WHERE kind = ?", (kind,)) if kind else ("", ())
         with self._translate_errors():
             row = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM captures {where} "
-                "ORDER BY started_at DESC, id DESC LIMIT 1",
+                _SELECT_ALL + where + " ORDER BY started_at DESC, id DESC LIMIT 1",
                 args,
             ).fetchone()
         if row is None:
@@ -263,14 +267,16 @@ class Store:
 
     def summaries(self, limit: int | None = None) -> list[CaptureSummary]:
         """Captures without payloads, newest first."""
-        sql = f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM captures ORDER BY started_at DESC, id DESC"
+        sql = _SELECT_SUMMARY + " ORDER BY started_at DESC, id DESC"
         with self._translate_errors():
             if limit is not None:
                 rows = self._db.execute(sql + " LIMIT ?", (limit,)).fetchall()
             else:
                 rows = self._db.execute(sql).fetchall()
         return [
-            CaptureSummary(**{**dict(zip(_SUMMARY_COLUMNS, row)), "extra": _json(row[-1])})
+            CaptureSummary(
+                **{**dict(zip(_SUMMARY_COLUMNS, row, strict=True)), "extra": _json(row[-1])}
+            )
             for row in rows
         ]
 
@@ -299,7 +305,7 @@ def _row(capture: Capture) -> tuple[Any, ...]:
 
 
 def _capture(row: tuple[Any, ...]) -> Capture:
-    values = dict(zip(_COLUMNS, row))
+    values = dict(zip(_COLUMNS, row, strict=True))
     values["extra"] = _json(values["extra"])
     return Capture(**values)
 

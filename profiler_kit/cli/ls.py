@@ -17,8 +17,14 @@ __all__ = ["ls"]
 
 @click.command()
 @store_option
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Show at most this many captures, newest first.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most this many captures, newest first.",
+)
 @click.option("--all", "show_all", is_flag=True, help="Show every capture.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per capture.")
 def ls(store: Path | None, limit: int, show_all: bool, as_json: bool) -> None:
@@ -32,15 +38,21 @@ def ls(store: Path | None, limit: int, show_all: bool, as_json: bool) -> None:
     if not summaries:
         click.echo("no captures yet: try `profiler-kit run script.py`")
         return
-    rows = [("ID", "KIND", "WHEN", "TARGET", "WALL", "CPU", "PEAK MEM")]
+    rows: list[tuple[str, ...]] = [("ID", "KIND", "WHEN", "TARGET", "WALL", "CPU", "PEAK MEM")]
     rows += [_row(s) for s in summaries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     widths[3] = min(widths[3], 48)
     for row in rows:
-        cells = [cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
-                 for i, cell in enumerate(row)]
-        click.echo("  ".join(cell.ljust(widths[i]) if i < 4 else cell.rjust(widths[i])
-                             for i, cell in enumerate(cells)).rstrip())
+        cells = [
+            cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
+            for i, cell in enumerate(row)
+        ]
+        click.echo(
+            "  ".join(
+                cell.ljust(widths[i]) if i < 4 else cell.rjust(widths[i])
+                for i, cell in enumerate(cells)
+            ).rstrip()
+        )
     if len(summaries) < total:
         click.echo(f"({len(summaries)} of {total} captures shown; --all shows every one)")
 

@@ -18,11 +18,20 @@ __all__ = ["report"]
 
 @click.command()
 @store_option
-@click.option("--capture", "capture_id", metavar="ID",
-              help="Capture id, or a unique prefix of one. [default: the latest]")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("profiler-kit-report.html"), show_default=True,
-              help="Where to write the HTML report.")
+@click.option(
+    "--capture",
+    "capture_id",
+    metavar="ID",
+    help="Capture id, or a unique prefix of one. [default: the latest]",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("profiler-kit-report.html"),
+    show_default=True,
+    help="Where to write the HTML report.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the report in a browser.")
 def report(store: Path | None, capture_id: str | None, output: Path, open_browser: bool) -> None:
     """Write the self-contained HTML report of one capture (the latest by default)."""

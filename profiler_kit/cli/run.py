@@ -43,7 +43,9 @@ class _TargetCommand(click.Command):
     cls=_TargetCommand,
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
-@click.option("-m", "module", metavar="MODULE", help="Run a library module as a script, like python -m.")
+@click.option(
+    "-m", "module", metavar="MODULE", help="Run a library module as a script, like python -m."
+)
 @click.option(
     "--memory/--no-memory",
     default=False,
@@ -66,7 +68,9 @@ class _TargetCommand(click.Command):
 )
 @click.option("--no-report", is_flag=True, help="Store the capture and print the summary only.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML report in a browser.")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows per hotspot table.")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows per table."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print no summary, only errors.")
 @store_option
 @click.argument("script", required=False, type=click.UNPROCESSED)
@@ -134,7 +138,9 @@ def run(
         try:
             write_capture_report(view, output)
         except OSError as error:
-            raise ProfilerKitError(f"cannot write the report to {output}: {error.strerror}") from error
+            raise ProfilerKitError(
+                f"cannot write the report to {output}: {error.strerror}"
+            ) from error
         if not quiet:
             click.echo(f"Report: {_display(output)}", err=True)
         if open_browser:

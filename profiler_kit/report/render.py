@@ -61,12 +61,16 @@ def render_page(template: str, data: dict[str, Any], *, script: str, style: str)
         f"default-src 'none'; script-src {_hash_source(js)}; "
         f"style-src {_hash_source(css)}; img-src data:; base-uri 'none'; form-action 'none'"
     )
-    return _environment().get_template(template).render(
-        title=str(data.get("title", "profiler-kit")),
-        csp=csp,
-        css=css,
-        js=js,
-        data_json=embed_json(data),
+    return (
+        _environment()
+        .get_template(template)
+        .render(
+            title=str(data.get("title", "profiler-kit")),
+            csp=csp,
+            css=css,
+            js=js,
+            data_json=embed_json(data),
+        )
     )
 
 
