@@ -20,11 +20,6 @@ from typing import Any
 
 from profiler_kit.errors import ProfilerKitError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 __all__ = ["Settings", "load_settings", "DEFAULT_STORE", "ENV_PREFIX"]
 
 ENV_PREFIX = "PROFILER_KIT_"
@@ -90,6 +85,10 @@ def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
     for directory in (start_dir, *start_dir.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - exercised on Python 3.10 only
+                import tomli as tomllib
             try:
                 with candidate.open("rb") as file:
                     document = tomllib.load(file)

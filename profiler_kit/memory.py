@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -84,6 +83,8 @@ class MemoryTracker:
         reason = memory_unavailable_reason()
         if reason:
             raise MemoryUnavailableError(reason)
+        import tempfile
+
         self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")
         self.path = Path(self._directory) / "capture.bin"
         self._tracker: Any = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import webbrowser
 from pathlib import Path
 
 import click
@@ -144,6 +143,8 @@ def run(
         if not quiet:
             click.echo(f"Report: {_display(output)}", err=True)
         if open_browser:
+            import webbrowser
+
             webbrowser.open(output.as_uri())
     exit_code = result.exit_code
     if memory and result.forks:
