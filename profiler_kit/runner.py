@@ -9,10 +9,14 @@ last, and frames of the runner are trimmed from every stack.
 
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
+import io
 import os
 import runpy
 import sys
 import time
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,8 @@ __all__ = ["Target", "RunResult", "run_target", "machinery_depth", "identifier_d
 _THIS_FILE = __file__
 _RUNPY_FILES = (runpy.__file__, "<frozen runpy>")
 _ENTRY_NAME = "_enter_target"
+_PACKAGE_DIR = os.path.dirname(__file__) + os.sep  # noqa: PTH120 - must match co_filename
+_CONSOLE_SCRIPT = os.sep + "profiler-kit"
 
 
 @dataclass(frozen=True)
@@ -154,15 +160,16 @@ def _enter_target(target: Target) -> tuple[int, bool]:
         if target.module:
             runpy.run_module(target.module, run_name="__main__", alter_sys=True)
         else:
-            runpy.run_path(str(target.script), run_name="__main__")
+            _run_script(str(target.script))
     except SystemExit as error:
         return _exit_status(error.code), False
     except KeyboardInterrupt as error:
         _report_exception(error)
         return 130, True
     except ImportError as error:
-        if target.module and _is_missing_target(error, target.module):
-            sys.stderr.write(f"{sys.executable}: No module named {target.module}\n")
+        if target.module and _raised_by_runpy(error):
+            # The module itself was not found: say it the way `python -m` does.
+            sys.stderr.write(f"{sys.executable}: {error}\n")
             return 1, False
         _report_exception(error)
         return 1, False
@@ -174,9 +181,39 @@ def _enter_target(target: Target) -> tuple[int, bool]:
     return 0, False
 
 
-def _is_missing_target(error: ImportError, module: str) -> bool:
-    name = getattr(error, "name", None)
-    return name is not None and (module == name or module.startswith(name + "."))
+def _run_script(script: str) -> None:
+    """Execute a script file as ``__main__``, the way the interpreter does.
+
+    Not ``runpy.run_path``: it rewrites ``sys.argv[0]``, which Python leaves as
+    typed, while ``__file__`` is absolute.
+    """
+    path = os.path.abspath(script)  # noqa: PTH100 - keeps the path unresolved, like Python
+    with io.open_code(path) as file:
+        source = file.read()
+    code = compile(source, path, "exec")
+    module = types.ModuleType("__main__")
+    module.__dict__.update(
+        __file__=path,
+        __builtins__=builtins,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", path),
+        __spec__=None,
+        __cached__=None,
+        __package__=None,
+    )
+    saved_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - running the user's own script is the point
+    finally:
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+
+
+def _raised_by_runpy(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback is not None and traceback.tb_frame.f_code.co_filename in _RUNPY_FILES
 
 
 def _exit_status(code: object) -> int:
@@ -192,7 +229,7 @@ def _report_exception(error: BaseException) -> None:
     traceback = error.__traceback__
     while traceback is not None and _is_machinery_file(traceback.tb_frame.f_code.co_filename):
         traceback = traceback.tb_next
-    sys.excepthook(type(error), error, traceback)
+    sys.excepthook(type(error), error.with_traceback(traceback), traceback)
 
 
 def _is_machinery_file(filename: str) -> bool:
@@ -202,8 +239,9 @@ def _is_machinery_file(filename: str) -> bool:
 def machinery_depth(stack: Sequence[tuple[str, str]]) -> int:
     """How many outer frames of a root-first ``(function, file)`` stack are ours.
 
-    Returns -1 when the stack never reached the target (time spent starting or
-    stopping the profilers), which callers drop.
+    Returns -1 for profiler-kit's own work outside the target (starting or
+    stopping the profilers), which callers drop. Stacks of threads the target
+    started never pass through the runner and are kept whole.
     """
     depth = -1
     for index, (function, filename) in enumerate(stack):
@@ -211,10 +249,14 @@ def machinery_depth(stack: Sequence[tuple[str, str]]) -> int:
             depth = index + 1
             break
     if depth < 0:
-        return -1
-    while depth < len(stack) and stack[depth][1] in _RUNPY_FILES:
+        return -1 if any(_is_own_file(filename) for _, filename in stack) else 0
+    while depth < len(stack) and _is_machinery_file(stack[depth][1]):
         depth += 1
     return depth
+
+
+def _is_own_file(filename: str) -> bool:
+    return filename.startswith(_PACKAGE_DIR) or filename.endswith(_CONSOLE_SCRIPT)
 
 
 def identifier_depth(call_stack: Sequence[str]) -> int:
@@ -225,7 +267,12 @@ def identifier_depth(call_stack: Sequence[str]) -> int:
             depth = index + 1
             break
     else:
-        return -1
-    while depth < len(call_stack) and call_stack[depth].split("\x00", 2)[1] in _RUNPY_FILES:
+        return machinery_depth([_function_and_file(i) for i in call_stack])
+    while depth < len(call_stack) and _is_machinery_file(call_stack[depth].split("\x00", 2)[1]):
         depth += 1
     return depth
+
+
+def _function_and_file(identifier: str) -> tuple[str, str]:
+    function, _, rest = identifier.partition("\x00")
+    return function, rest.partition("\x00")[0]

@@ -179,11 +179,11 @@ class Store:
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
-            needed = self._meta("min_reader") or f"a release that reads schema {version}"
+            writer = self._meta("created_by")
+            needed = f"'profiler-kit>={writer}'" if writer else "profiler-kit"
             raise StoreVersionError(
                 f"{self.path} uses store schema {version}, but profiler-kit {__version__} "
-                f"reads schema {SCHEMA_VERSION} at most; upgrade to profiler-kit {needed} "
-                "(pip install -U profiler-kit)"
+                f"reads schema {SCHEMA_VERSION} at most; upgrade with pip install -U {needed}"
             )
 
     def _meta(self, key: str) -> str | None:

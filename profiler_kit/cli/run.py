@@ -26,7 +26,15 @@ class _TargetCommand(click.Command):
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        for index, arg in enumerate(args):
+        takes_value = {
+            name
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for name in param.opts
+        }
+        index = 0
+        while index < len(args):
+            arg = args[index]
             if arg == "--" or not arg.startswith("-"):
                 break
             if arg == "-m" and index + 1 < len(args):
@@ -35,6 +43,8 @@ class _TargetCommand(click.Command):
             if arg.startswith("-m") and not arg.startswith("--"):
                 args = [*args[:index], "-m", arg[2:], "--", *args[index + 1 :]]
                 break
+            # An option's value may look like anything: skip it.
+            index += 2 if arg in takes_value else 1
         return super().parse_args(ctx, args)
 
 
