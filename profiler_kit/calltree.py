@@ -7,6 +7,7 @@ stays linear. Reports, exports and the terminal summary all read the result.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -128,7 +129,11 @@ def _is_application_file(file: str, prefixes: Sequence[str]) -> bool:
         return False
     if "site-packages" in file or "dist-packages" in file:
         return False
-    return not any(file.startswith(prefix) for prefix in prefixes)
+    # The standard library lives in <prefix>/lib/pythonX.Y (Lib on Windows).
+    return not any(
+        file.startswith((os.path.join(prefix, "lib", "python"), os.path.join(prefix, "Lib", "")))
+        for prefix in prefixes
+    )
 
 
 def build_call_tree(profiles: Sequence[CpuProfile]) -> CallTree:

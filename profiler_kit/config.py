@@ -20,7 +20,7 @@ from typing import Any
 
 from profiler_kit.errors import ProfilerKitError
 
-__all__ = ["Settings", "load_settings", "DEFAULT_STORE", "ENV_PREFIX"]
+__all__ = ["DEFAULT_STORE", "ENV_PREFIX", "Settings", "SettingsError", "load_settings", "validate"]
 
 ENV_PREFIX = "PROFILER_KIT_"
 DEFAULT_STORE = Path(".profiler-kit") / "captures.sqlite3"
@@ -38,6 +38,24 @@ class Settings:
     service: str = dataclasses.field(default_factory=lambda: Path(sys.argv[0]).stem or "python")
     host: str = dataclasses.field(default_factory=socket.gethostname)
     interval: float = 0.001
+
+    # -- web capture policy (see profiler_kit.policy) ------------------------
+    enabled: bool = True
+    sample_rate: float = 0.01
+    slow_ms: float = 500.0
+    trigger_secret: str = ""
+    trigger_header: str = "X-Profiler-Kit-Token"
+    include_paths: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    max_captures_per_minute: int = 60
+    memory: bool = False
+    memory_sample_rate: float = 0.001
+    # -- privacy -------------------------------------------------------------
+    capture_query_string: bool = False
+    # -- bounded resources ---------------------------------------------------
+    queue_size: int = 256
+    retention_max_captures: int = 10_000
+    retention_max_bytes: int = 512 * 1024 * 1024
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -68,7 +86,7 @@ def load_settings(
                     raise SettingsError(f"unknown profiler-kit setting {name!r}")
                 continue
             values[name] = _coerce(name, raw, fields[name], source)
-    return Settings(**values)
+    return validate(Settings(**values))
 
 
 def _environment_layer(
@@ -106,6 +124,8 @@ def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
 
 def _coerce(name: str, raw: Any, field: dataclasses.Field[Any], source: str) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if raw is None:
+        raise SettingsError(f"setting {name!r} from the {source} has no value")
     try:
         if kind == "Path":
             return Path(raw)
@@ -115,9 +135,29 @@ def _coerce(name: str, raw: Any, field: dataclasses.Field[Any], source: str) -> 
             return int(raw)
         if kind == "bool":
             return _boolean(raw)
+        if kind.startswith("tuple"):
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(str(item).strip() for item in items if str(item).strip())
         return str(raw)
     except (TypeError, ValueError) as error:
         raise SettingsError(f"setting {name!r} from the {source}: {error}") from error
+
+
+def validate(settings: Settings) -> Settings:
+    """Refuse values that would make profiling unsafe or meaningless."""
+    problems = []
+    for name in ("sample_rate", "memory_sample_rate"):
+        if not 0.0 <= getattr(settings, name) <= 1.0:
+            problems.append(f"{name} must be between 0 and 1")
+    for name in ("slow_ms", "interval"):
+        if getattr(settings, name) < 0:
+            problems.append(f"{name} must not be negative")
+    for name in ("max_captures_per_minute", "queue_size", "retention_max_captures"):
+        if getattr(settings, name) < 0:
+            problems.append(f"{name} must not be negative")
+    if problems:
+        raise SettingsError("invalid profiler-kit settings: " + "; ".join(problems))
+    return settings
 
 
 def _boolean(raw: Any) -> bool:

@@ -22,11 +22,12 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any, Literal, Protocol
 
 from pyinstrument import Profiler
 from pyinstrument.session import Session
+
+from profiler_kit.sampler import SampleTarget, frame_identifier, hub
 
 __all__ = [
     "CpuEngine",
@@ -36,6 +37,7 @@ __all__ = [
     "decode_profile",
     "encode_session",
     "frame_identifier",
+    "session_from_records",
 ]
 
 FORMAT = "profiler-kit/cpu-1"
@@ -67,96 +69,60 @@ class PyinstrumentEngine:
 
 
 class ThreadSampler:
-    """Samples one thread's stack from a helper thread, without the profile hook.
+    """Samples the calling thread from the sampler hub, without the profile hook.
 
-    A CPU-bound target holds the GIL for the interpreter's switch interval, so
-    the interval is lowered to the sampling interval while sampling and
-    restored afterwards. Sample weights are the measured time between samples,
-    so totals stay right even when a sample is late.
+    Used while memray owns the hook. Sample weights are the measured time
+    between samples, so totals stay right even when a sample is late.
     """
 
     def __init__(self, interval: float = 0.001) -> None:
         self.interval = interval
-        self._target_id = 0
-        self._stop = threading.Event()
-        self._records: list[tuple[list[str], float]] = []
-        self._thread: threading.Thread | None = None
-        self._switch_interval = sys.getswitchinterval()
+        self._target: SampleTarget | None = None
         self._started_wall = 0.0
-        self._started_perf = 0.0
         self._started_cpu = 0.0
-        self._max_gap = 0.0
 
     def start(self) -> None:
-        self._target_id = threading.get_ident()
         self._started_wall = time.time()
-        self._started_perf = time.perf_counter()
         self._started_cpu = time.process_time()
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch_interval, self.interval))
-        self._thread = threading.Thread(
-            target=self._sample_loop, name="profiler-kit-sampler", daemon=True
-        )
-        self._thread.start()
+        hub.interval = min(hub.interval, self.interval)
+        self._target = SampleTarget(threading.get_ident(), start_at=time.perf_counter())
+        hub.add(self._target)
 
     def stop(self) -> Session:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        sys.setswitchinterval(self._switch_interval)
-        duration = time.perf_counter() - self._started_perf
-        return Session(
-            frame_records=self._records,
+        target = self._target
+        assert target is not None, "stop() before start()"
+        hub.remove(target)
+        return session_from_records(
+            target.records,
             start_time=self._started_wall,
-            duration=duration,
-            min_interval=self.interval,
-            max_interval=max(self._max_gap, self.interval),
-            sample_count=len(self._records),
-            start_call_stack=[],
-            target_description="",
+            duration=time.time() - self._started_wall,
+            interval=self.interval,
             cpu_time=time.process_time() - self._started_cpu,
-            sys_path=list(sys.path),
-            sys_prefixes=Session.current_sys_prefixes(),
         )
 
-    def _sample_loop(self) -> None:
-        last = time.perf_counter()
-        own_code = self._sample_loop.__code__
-        while not self._stop.wait(self.interval):
-            frame = sys._current_frames().get(self._target_id)
-            now = time.perf_counter()
-            gap, last = now - last, now
-            self._max_gap = max(self._max_gap, gap)
-            if frame is None or frame.f_code is own_code:
-                continue
-            self._records.append((_stack_of(frame), gap))
 
-
-def _stack_of(frame: FrameType | None) -> list[str]:
-    stack: list[str] = []
-    while frame is not None:
-        stack.append(frame_identifier(frame))
-        frame = frame.f_back
-    stack.reverse()
-    return stack
-
-
-def frame_identifier(frame: FrameType) -> str:
-    """pyinstrument's frame string: ``name NUL file NUL firstline [SOH attrs]``.
-
-    The class is taken from ``co_qualname`` (Python 3.11+) rather than from
-    ``self`` in the frame's locals, which would be unsafe to read from another
-    thread.
-    """
-    code = frame.f_code
-    identifier = f"{code.co_name}\x00{code.co_filename}\x00{code.co_firstlineno}"
-    qualname: str = getattr(code, "co_qualname", code.co_name)
-    owner, _, name = qualname.rpartition(".")
-    if owner and name == code.co_name and not owner.endswith("<locals>"):
-        identifier += f"\x01c{owner}"
-    if frame.f_lineno is not None:
-        identifier += f"\x01l{frame.f_lineno}"
-    return identifier
+def session_from_records(
+    records: list[tuple[list[str], float]],
+    *,
+    start_time: float,
+    duration: float,
+    interval: float,
+    cpu_time: float,
+) -> Session:
+    """A pyinstrument session from sampler records."""
+    return Session(
+        frame_records=records,
+        start_time=start_time,
+        duration=duration,
+        min_interval=interval,
+        max_interval=max((seconds for _, seconds in records), default=interval),
+        sample_count=len(records),
+        start_call_stack=[],
+        target_description="",
+        cpu_time=cpu_time,
+        sys_path=list(sys.path),
+        sys_prefixes=Session.current_sys_prefixes(),
+    )
 
 
 @dataclass
@@ -243,15 +209,18 @@ def decode_profile(blob: bytes) -> CpuProfile:
     """Inverse of :func:`encode_session`; raises ``ValueError`` on foreign data."""
     try:
         document = json.loads(zlib.decompress(blob))
-    except (zlib.error, ValueError, TypeError) as error:
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise ValueError("unknown format")
+        frames = [str(frame) for frame in document["frames"]]
+        stacks = [[int(index) for index in stack] for stack in document["stacks"]]
+        samples = [(int(stack), float(seconds)) for stack, seconds in document["samples"]]
+        meta = document["meta"]
+        if not isinstance(meta, dict):
+            raise ValueError("meta is not an object")
+    except (zlib.error, ValueError, TypeError, KeyError) as error:
         raise ValueError(f"unreadable CPU profile: {error}") from error
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError("unreadable CPU profile: unknown format")
-    frames = document["frames"]
-    stacks = document["stacks"]
-    samples = [(int(stack), float(seconds)) for stack, seconds in document["samples"]]
     if any(not 0 <= stack < len(stacks) for stack, _ in samples) or any(
         not 0 <= frame < len(frames) for stack in stacks for frame in stack
     ):
         raise ValueError("unreadable CPU profile: index out of range")
-    return CpuProfile(frames=frames, stacks=stacks, samples=samples, meta=document["meta"])
+    return CpuProfile(frames=frames, stacks=stacks, samples=samples, meta=meta)

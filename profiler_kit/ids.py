@@ -19,7 +19,8 @@ _DECODE = {char: value for value, char in enumerate(_ALPHABET)}
 
 def new_capture_id(now: float | None = None) -> str:
     """A 26-character id whose prefix encodes ``now`` (seconds since the epoch)."""
-    millis = int((time.time() if now is None else now) * 1000)
+    # time_ns avoids float rounding; a given ``now`` is nudged past float error.
+    millis = time.time_ns() // 1_000_000 if now is None else round(now * 1_000_000) // 1000
     value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
     chars = []
     for _ in range(26):

@@ -217,7 +217,7 @@ def decode_summary(blob: bytes) -> MemorySummary:
         document["top_sites"] = sites(document["top_sites"])
         document["leaks"] = sites(document["leaks"])
         return MemorySummary(**document)
-    except (zlib.error, ValueError, TypeError, KeyError) as error:
+    except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as error:
         raise ValueError(f"unreadable memory summary: {error}") from error
 
 

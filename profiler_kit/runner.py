@@ -32,7 +32,7 @@ __all__ = ["Target", "RunResult", "run_target", "machinery_depth", "identifier_d
 _THIS_FILE = __file__
 _RUNPY_FILES = (runpy.__file__, "<frozen runpy>")
 _ENTRY_NAME = "_enter_target"
-_PACKAGE_DIR = os.path.dirname(__file__) + os.sep  # noqa: PTH120 - must match co_filename
+_PACKAGE_DIR = os.path.dirname(__file__) + os.sep
 _CONSOLE_SCRIPT = os.sep + "profiler-kit"
 
 
@@ -187,7 +187,7 @@ def _run_script(script: str) -> None:
     Not ``runpy.run_path``: it rewrites ``sys.argv[0]``, which Python leaves as
     typed, while ``__file__`` is absolute.
     """
-    path = os.path.abspath(script)  # noqa: PTH100 - keeps the path unresolved, like Python
+    path = os.path.abspath(script)
     with io.open_code(path) as file:
         source = file.read()
     code = compile(source, path, "exec")

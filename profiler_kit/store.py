@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,43 +136,71 @@ class Store:
 
     def _prepare(self, create: bool) -> None:
         db = self._db
-        application_id = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if application_id not in (0, APPLICATION_ID) or (
-            application_id == 0 and self._has_tables()
-        ):
-            raise StoreCorruptError(
-                f"{self.path} is an SQLite database but not a profiler-kit store; "
-                "choose another path with --store"
-            )
-        self._check_version(version)
         # In WAL mode, NORMAL never corrupts the file; a power cut may lose the
         # last commits, which for profiles is the right trade for fewer fsyncs.
         db.execute("PRAGMA synchronous=NORMAL")
-        if application_id == APPLICATION_ID and version == SCHEMA_VERSION:
-            db.execute("PRAGMA journal_mode=WAL")
+        if self._identify() == "ours":
+            self._enable_wal()
             return
         if not create:
             raise StoreCorruptError(f"{self.path} is empty, not a profiler-kit store")
-        db.execute("PRAGMA journal_mode=WAL")
+        # Several workers may start on a new file at once: decide and initialise
+        # under the write lock, so exactly one of them creates the schema.
         db.execute("BEGIN IMMEDIATE")
         try:
-            # Another process may have initialised the file while we waited.
-            self._check_version(db.execute("PRAGMA user_version").fetchone()[0])
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('created_by', ?)",
-                (__version__,),
-            )
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self._identify() == "empty":
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('created_by', ?)",
+                    (__version__,),
+                )
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._enable_wal()
+
+    def _identify(self) -> str:
+        """``ours``, ``empty``, or an error for a foreign or newer file.
+
+        Reads the header fields and the table list in one transaction, so a
+        file initialised by another process meanwhile is seen whole or not at all.
+        """
+        db = self._db
+        own_transaction = not db.in_transaction
+        if own_transaction:
+            db.execute("BEGIN")
+        try:
+            application_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            has_tables = self._has_tables()
+        finally:
+            if own_transaction:
+                db.execute("COMMIT")
+        if application_id not in (0, APPLICATION_ID) or (application_id == 0 and has_tables):
+            raise StoreCorruptError(
+                f"{self.path} is an SQLite database but not a profiler-kit store; "
+                "choose another path with --store"
+            )
+        self._check_version(version)
+        return "ours" if application_id == APPLICATION_ID and version == SCHEMA_VERSION else "empty"
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL; retried, since the switch does not wait on busy locks."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _has_tables(self) -> bool:
         row = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -233,6 +262,38 @@ class Store:
                     self._db.execute("ROLLBACK")
                 raise
             return self._db.total_changes - before
+
+    def enforce_retention(self, max_captures: int, max_bytes: int) -> int:
+        """Drop the oldest captures beyond ``max_captures`` or ``max_bytes``.
+
+        Size is the pages in use (freed pages are reused, so the file stops
+        growing once retention holds). Returns how many captures were removed.
+        """
+        with self._translate_errors():
+            count = self.count()
+            excess = max(count - max_captures, 0) if max_captures else 0
+            if max_bytes:
+                page_size, pages, free = (
+                    self._db.execute(f"PRAGMA {name}").fetchone()[0]
+                    for name in ("page_size", "page_count", "freelist_count")
+                )
+                if (pages - free) * page_size > max_bytes and count:
+                    excess = max(excess, count // 10 or 1)
+            if not excess:
+                return 0
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "DELETE FROM captures WHERE id IN "
+                    "(SELECT id FROM captures ORDER BY started_at, id LIMIT ?)",
+                    (excess,),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return excess
 
     # -- reading -------------------------------------------------------------
 

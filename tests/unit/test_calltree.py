@@ -179,9 +179,9 @@ def test_class_attribute_gives_qualified_name() -> None:
 
 
 def test_app_flag() -> None:
-    """Files in site-/dist-packages, <pseudo> files and under sys prefixes are not app code."""
+    """Site-/dist-packages, <pseudo> files and the stdlib under a sys prefix are not app code."""
     frames = [MAIN, BUILTIN, LIBRARY, DIST, LOADS]
-    profile = _profile(frames, [(frames, 1.0)], sys_prefixes=["/usr/lib/python3.11"])
+    profile = _profile(frames, [(frames, 1.0)], sys_prefixes=["/usr"])
     tree = build_call_tree([profile])
     app = {frame.name: frame.app for frame in tree.frames}
     assert app == {
@@ -192,6 +192,13 @@ def test_app_flag() -> None:
         "loads": False,
     }
     assert tree.frames[_ids(tree)["<built-in method len>"]].location == "<built-in>"
+
+
+def test_app_under_the_interpreter_prefix_is_app_code() -> None:
+    """An app in /usr/src/app is app code even when Python's prefix is /usr."""
+    served = "handler\x00/usr/src/app/views.py\x0010"
+    profile = _profile([served], [([served], 1.0)], sys_prefixes=["/usr"])
+    assert build_call_tree([profile]).frames[0].app is True
 
 
 def test_empty_stack_counts_as_root_self_time() -> None:

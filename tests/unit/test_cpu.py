@@ -212,19 +212,12 @@ def test_decode_out_of_range_index_raises_value_error(
     stacks: list[list[int]], samples: list[list[float]]
 ) -> None:
     """Indices outside the frame or stack tables are a ValueError."""
-    document = {"format": FORMAT, "frames": [MAIN], "stacks": stacks, "samples": samples}
-    document["meta"] = {}
+    document: dict[str, object] = {"format": FORMAT, "frames": [MAIN], "meta": {}}
+    document.update(stacks=stacks, samples=samples)
     with pytest.raises(ValueError, match="out of range"):
         decode_profile(zlib.compress(json.dumps(document).encode()))
 
 
-@pytest.mark.xfail(
-    reason="product bug: decode_profile lets KeyError escape for a document missing "
-    "'frames'/'stacks'/'samples'/'meta' (and TypeError for non-integer indices), "
-    "so CaptureView.load does not turn it into CorruptCaptureError",
-    raises=(KeyError, TypeError),
-    strict=True,
-)
 def test_decode_incomplete_document_raises_value_error() -> None:
     """A document with the right format tag but no tables is a ValueError."""
     with pytest.raises(ValueError):
@@ -256,6 +249,25 @@ def test_frame_identifier_has_no_class_for_plain_and_nested_functions() -> None:
     assert frame_identifier(nested()).startswith(_code_key(nested))  # type: ignore[arg-type]
 
 
+def _spin_watching_switch_interval(seconds: float) -> float:
+    """Burn CPU for ``seconds``; return the lowest switch interval seen meanwhile."""
+    end = time.perf_counter() + seconds
+    lowest = sys.getswitchinterval()
+    while time.perf_counter() < end:
+        lowest = min(lowest, sys.getswitchinterval())
+    return lowest
+
+
+def _wait_for_switch_interval(expected: float, timeout: float = 1.0) -> float:
+    """Poll until the switch interval is ``expected`` (the sampler restores it from its thread)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if sys.getswitchinterval() == pytest.approx(expected, abs=2e-6):
+            break
+        time.sleep(0.001)
+    return sys.getswitchinterval()
+
+
 def test_thread_sampler_samples_busy_main_thread() -> None:
     """ThreadSampler records the busy function's frames, weighted to the wall time."""
     # GIVEN a distinctive switch interval to check it is lowered then restored
@@ -267,20 +279,19 @@ def test_thread_sampler_samples_busy_main_thread() -> None:
         # WHEN the main thread spins for ~0.2 s under the sampler
         wall0 = time.perf_counter()
         sampler.start()
-        during = sys.getswitchinterval()
-        _spin(0.2)
+        lowest = _spin_watching_switch_interval(0.2)
         session = sampler.stop()
         wall = time.perf_counter() - wall0
-        after = sys.getswitchinterval()
+        after = _wait_for_switch_interval(distinctive)
     finally:
         sys.setswitchinterval(original)
-    # THEN the switch interval was lowered to the sampling interval and then restored
-    assert during == pytest.approx(0.001, abs=2e-6)
+    # THEN the switch interval was lowered to (at most) the sampling interval, then restored
+    assert lowest <= 0.001 + 2e-6
     assert after == pytest.approx(distinctive, abs=2e-6)  # CPython stores whole microseconds
-    # AND the samples show _spin at the top of the main thread's stack
+    # AND the samples show the busy function at the top of the main thread's stack
     records = session.frame_records
     assert len(records) >= 20
-    spin_key = _code_key(_spin)
+    spin_key = _code_key(_spin_watching_switch_interval)
     with_spin = [stack for stack, _ in records if any(f.startswith(spin_key) for f in stack)]
     assert len(with_spin) >= 0.8 * len(records)
     assert all(stack[-1].startswith(spin_key) for stack in with_spin)
@@ -289,7 +300,7 @@ def test_thread_sampler_samples_busy_main_thread() -> None:
     # AND the weights add up to (roughly) the sampled wall time
     weights = sum(seconds for _, seconds in records)
     assert 0.5 * wall <= weights <= wall
-    assert session.duration <= wall
+    assert session.duration <= wall + 0.01
     assert session.sample_count == len(records)
 
 

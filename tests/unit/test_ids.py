@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from profiler_kit.ids import capture_id_time, new_capture_id
 
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
@@ -65,11 +63,6 @@ def test_ids_are_unique_over_10k_default_ids() -> None:
     assert len(set(ids)) == len(ids)
 
 
-@pytest.mark.xfail(
-    reason="product bug: ids.new_capture_id truncates int(now * 1000), so some whole-millisecond "
-    "times (e.g. 2169240323.857, year 2038) encode one millisecond early",
-    strict=True,
-)
 def test_whole_millisecond_times_after_2038_round_trip() -> None:
     """A whole-millisecond time whose float product falls just below the integer keeps its ms."""
     millis = 2_169_240_323_857

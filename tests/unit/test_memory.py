@@ -94,12 +94,6 @@ def test_decode_garbage_raises_value_error(blob: bytes) -> None:
         decode_summary(blob)
 
 
-@pytest.mark.xfail(
-    reason="product bug: decode_summary calls document.pop('format') on whatever JSON value "
-    "it got, so a JSON string/number/null raises AttributeError instead of ValueError",
-    raises=AttributeError,
-    strict=True,
-)
 def test_decode_json_scalar_raises_value_error() -> None:
     """A compressed JSON scalar is refused with ValueError like other foreign data."""
     with pytest.raises(ValueError):

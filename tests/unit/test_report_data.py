@@ -44,7 +44,7 @@ def _view(memory: MemorySummary | None = None, **changes: Any) -> CaptureView:
         target_description="job.py",
         cpu_time=TOTAL,
         sys_path=[APP, "/usr/lib/python3.11"],
-        sys_prefixes=["/usr/lib/python3.11"],
+        sys_prefixes=["/usr"],
     )
     capture = Capture(
         id=new_capture_id(1_700_000_000.0),

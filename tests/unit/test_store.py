@@ -21,7 +21,7 @@ from profiler_kit.errors import (
 )
 from profiler_kit.ids import new_capture_id
 from profiler_kit.record import Capture
-from profiler_kit.store import APPLICATION_ID, SCHEMA_VERSION, CaptureSummary, Store, open_store
+from profiler_kit.store import APPLICATION_ID, SCHEMA_VERSION, CaptureSummary, open_store
 
 
 def make_capture(started_at: float, **changes: object) -> Capture:
@@ -270,7 +270,7 @@ with open_store(path) as store:
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     """4 processes appending to one fresh store at the same time store all 800 captures."""
     # GIVEN a freshly initialised, empty store and 4 writers released at the same instant
-    # (the store is created first: concurrent *creation* is racy, see the xfail test below)
+    # (creation itself is covered by test_concurrent_first_open_of_a_new_store)
     path = tmp_path / "shared" / "s.sqlite3"
     open_store(path).close()
     workers, per_worker = 4, 200
@@ -298,32 +298,30 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert targets == {f"{w}:{n}" for w in range(workers) for n in range(per_worker)}
 
 
-@pytest.mark.xfail(
-    reason="product bug: Store._prepare reads PRAGMA application_id and sqlite_master in separate "
-    "autocommit statements, so a store initialised by another process in between is taken for "
-    "a foreign database (StoreCorruptError) on concurrent first open",
-    raises=StoreCorruptError,
-    strict=True,
-)
-def test_store_initialised_by_another_process_mid_open_is_accepted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Opening a fresh path succeeds when another opener initialises it during our checks."""
-    # GIVEN a fresh path, and another process that finishes initialising the store right after
-    # we read the (still zero) application_id: simulated deterministically by hooking the
-    # table check that follows that read
-    path = tmp_path / "s.sqlite3"
-    original = Store._has_tables
-    raced = []
-
-    def other_process_initialises_first(self: Store) -> bool:
-        if not raced:
-            raced.append(True)
-            open_store(path).close()
-        return original(self)
-
-    monkeypatch.setattr(Store, "_has_tables", other_process_initialises_first)
-    # WHEN we finish opening
-    with open_store(path) as store:
-        # THEN the store is usable
-        assert store.count() == 0
+def test_concurrent_first_open_of_a_new_store(tmp_path: Path) -> None:
+    """Many processes opening one missing store at the same moment all succeed."""
+    # GIVEN a path nobody has created yet, and 8 processes released together
+    path = tmp_path / "fresh.sqlite3"
+    go = tmp_path / "go"
+    snippet = (
+        "import os, sys, time\n"
+        "from profiler_kit.store import open_store\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
+        f"with open_store({str(path)!r}) as store: print(store.count())\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", snippet],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(8)
+    ]
+    time.sleep(0.5)
+    # WHEN they all open it at once
+    go.touch()
+    results = [process.communicate(timeout=60) for process in processes]
+    # THEN every one of them got a usable, empty store
+    assert [process.returncode for process in processes] == [0] * 8, results
+    assert all(out.strip() == b"0" for out, _ in results)

@@ -18,7 +18,10 @@ COOL = "cool\x00/srv/app/cool.py\x007"
 CALLER = "caller\x00/srv/app/caller.py\x003"
 
 
-def _view(memory: MemorySummary | None = None, records: list | None = None) -> CaptureView:
+Records = list[tuple[list[str], float]]
+
+
+def _view(memory: MemorySummary | None = None, records: Records | None = None) -> CaptureView:
     records = records if records is not None else [
         ([MAIN, CALLER, COOL], 1.0),
         ([MAIN, CALLER], 0.25),

@@ -1,0 +1,130 @@
+"""Django: add ``"profiler_kit.plugins.django.ProfilerMiddleware"`` to ``MIDDLEWARE``.
+
+Settings live in a ``PROFILER_KIT`` dict in Django's settings (then
+``PROFILER_KIT_*`` environment variables and pyproject.toml)::
+
+    MIDDLEWARE = [
+        "profiler_kit.plugins.django.ProfilerMiddleware",
+        ...
+    ]
+    PROFILER_KIT = {"sample_rate": 0.01, "slow_ms": 500}
+
+The middleware is both sync- and async-capable, so Django runs it natively
+under WSGI and ASGI. Views that Django runs in another thread (sync views
+under ASGI, async views under WSGI) are followed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from profiler_kit.plugins._require import require
+
+require("django", "django", "Django")
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction  # noqa: E402
+from django.conf import settings as django_settings  # noqa: E402
+
+from profiler_kit.config import load_settings  # noqa: E402
+from profiler_kit.web.recorder import InFlight, RequestRecorder  # noqa: E402
+from profiler_kit.web.threadpool import install_asgiref_hops  # noqa: E402
+
+__all__ = ["ProfilerMiddleware"]
+
+
+def _route_of(request: Any) -> Callable[[], str | None]:
+    def route() -> str | None:
+        match = getattr(request, "resolver_match", None)
+        template = getattr(match, "route", None)
+        if not template:
+            return None
+        return template if template.startswith("/") else "/" + template
+
+    return route
+
+
+class ProfilerMiddleware:
+    """Profiles requests under WSGI or ASGI, with sync or async views."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        configured = dict(getattr(django_settings, "PROFILER_KIT", {}) or {})
+        self.recorder = RequestRecorder(load_settings(configured), framework="django")
+        header = self.recorder.settings.trigger_header.upper().replace("-", "_")
+        self._token_key = f"HTTP_{header}"
+        self._with_query = self.recorder.settings.capture_query_string
+        install_asgiref_hops()
+
+    def _start(self, request: Any, *, is_async: bool) -> InFlight | None:
+        meta = request.META
+        return self.recorder.start(
+            request.method or "GET",
+            request.path,
+            meta.get("QUERY_STRING") if self._with_query else None,
+            meta.get(self._token_key),
+            is_async=is_async,
+        )
+
+    def __call__(self, request: Any) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        flight = self._start(request, is_async=False)
+        if flight is None:
+            return self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            self.recorder.finish(flight, None, _route_of(request), error=True)
+            raise
+        self._finish_with(flight, request, response)
+        return response
+
+    async def __acall__(self, request: Any) -> Any:
+        flight = self._start(request, is_async=True)
+        if flight is None:
+            return await self.get_response(request)
+        try:
+            response = await self.get_response(request)
+        except BaseException:
+            self.recorder.finish(flight, None, _route_of(request), error=True)
+            raise
+        self._finish_with(flight, request, response)
+        return response
+
+    def _finish_with(self, flight: InFlight, request: Any, response: Any) -> None:
+        route = _route_of(request)
+        status = getattr(response, "status_code", None)
+        if not getattr(response, "streaming", False):
+            self.recorder.finish(flight, status, route)
+            return
+        # A streaming body is sent after we return: end the capture with it.
+        content = response.streaming_content
+        finish = lambda: self.recorder.finish(flight, status, route)  # noqa: E731
+        if hasattr(content, "__aiter__"):
+            response.streaming_content = _finishing_async(content, finish)
+        else:
+            response.streaming_content = _finishing_sync(content, finish)
+
+
+def _finishing_sync(content: Iterator[bytes], finish: Callable[[], None]) -> Iterator[bytes]:
+    try:
+        yield from content
+    finally:
+        finish()
+
+
+async def _finishing_async(
+    content: AsyncIterator[bytes], finish: Callable[[], None]
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in content:
+            yield chunk
+    finally:
+        finish()

@@ -1,0 +1,138 @@
+"""Per-request capture decisions: which requests to profile, and how.
+
+Production-safe by construction: sampling is rare by default, a request is
+kept for being slow only within a per-minute budget, and the on-demand
+trigger does nothing until a secret is configured.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from profiler_kit.config import Settings
+from profiler_kit.record import KeepReason
+from profiler_kit.stats import Stats
+from profiler_kit.tokens import TokenCheck, check_token
+
+__all__ = ["Decision", "Policy", "Budget"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one request.
+
+    ``reason`` set: profile from the first line (sampled or triggered).
+    ``watch_slow``: profile nothing now, but keep the request if it turns out
+    slower than ``slow_ms``.
+    """
+
+    reason: KeepReason | None
+    watch_slow: bool
+    memory: bool
+
+
+class Budget:
+    """A token bucket: at most ``per_minute`` captures, refilled continuously."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self._tokens = float(per_minute)
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+class Policy:
+    def __init__(
+        self,
+        settings: Settings,
+        stats: Stats,
+        *,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        self._rng = rng
+        self._include = _compile(settings.include_paths)
+        self._exclude = _compile(settings.exclude_paths)
+        self.budget = Budget(settings.max_captures_per_minute, clock)
+        self.trigger_header = settings.trigger_header.lower()
+
+    def wants_path(self, path: str) -> bool:
+        if self._include is not None and not self._include.match(path):
+            return False
+        return self._exclude is None or not self._exclude.match(path)
+
+    def decide(self, path: str, token: str | None) -> Decision | None:
+        """The decision for a request; ``None`` means leave it completely alone."""
+        settings = self.settings
+        if not settings.enabled or not self.wants_path(path):
+            return None
+        reason: KeepReason | None = None
+        memory = False
+        if token is not None and self._valid_trigger(token):
+            reason, memory = "triggered", settings.memory
+        elif (
+            settings.memory
+            and settings.memory_sample_rate
+            and (self._rng() < settings.memory_sample_rate)
+        ):
+            reason, memory = "sampled", True
+        elif settings.sample_rate and self._rng() < settings.sample_rate:
+            reason = "sampled"
+        if reason is not None and not self.budget.take():
+            self.stats.incr("skipped.over_budget")
+            reason, memory = None, False
+        watch = reason is None and settings.slow_ms > 0
+        if reason is None and not watch:
+            return None
+        return Decision(reason=reason, watch_slow=watch, memory=memory)
+
+    def keep_slow(self, wall_s: float) -> bool:
+        """At the end of a watched request: keep it for being slow?"""
+        if wall_s * 1000.0 < self.settings.slow_ms:
+            return False
+        if not self.budget.take():
+            self.stats.incr("skipped.over_budget")
+            return False
+        return True
+
+    def _valid_trigger(self, token: str) -> bool:
+        secret = self.settings.trigger_secret
+        if not secret:
+            self.stats.incr("trigger.ignored_no_secret")
+            return False
+        verdict = check_token(secret, token)
+        if verdict is not TokenCheck.VALID:
+            self.stats.incr(f"trigger.{verdict.value}")
+            return False
+        return True
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Whether one include/exclude pattern matches a path (shell-style wildcards)."""
+    return fnmatch.fnmatchcase(path, pattern)

@@ -1,0 +1,174 @@
+"""One background thread that samples the stacks of other threads on demand.
+
+pyinstrument samples through the interpreter's profile hook, which must be
+installed by the thread being profiled, before the work starts, and which
+memray also needs. This sampler reads ``sys._current_frames()`` from outside
+instead, so it can
+
+* start sampling a request that is already running (slow-request capture
+  pays nothing until a request is actually slow),
+* profile CPU while memray owns the profile hook,
+* follow a request across threads (a threadpool hop) and, on an event loop,
+  keep only the samples taken while the request's own task was running.
+
+A single hub thread serves every target and exits when there is none; it is
+restarted in a forked child on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from profiler_kit.rss import read_rss
+
+__all__ = ["SampleTarget", "SamplerHub", "frame_identifier", "stack_of", "hub"]
+
+_current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+
+
+def frame_identifier(frame: FrameType) -> str:
+    """pyinstrument's frame string: ``name NUL file NUL firstline [SOH attrs]``.
+
+    The class is taken from ``co_qualname`` (Python 3.11+) rather than from
+    ``self`` in the frame's locals, which is unsafe to read from another thread.
+    """
+    code = frame.f_code
+    identifier = f"{code.co_name}\x00{code.co_filename}\x00{code.co_firstlineno}"
+    qualname: str = getattr(code, "co_qualname", code.co_name)
+    owner, _, name = qualname.rpartition(".")
+    if owner and name == code.co_name and not owner.endswith("<locals>"):
+        identifier += f"\x01c{owner}"
+    if frame.f_lineno is not None:
+        identifier += f"\x01l{frame.f_lineno}"
+    return identifier
+
+
+def stack_of(frame: FrameType | None) -> list[str]:
+    """Root-first frame identifiers of a frame and its callers."""
+    stack: list[str] = []
+    while frame is not None:
+        stack.append(frame_identifier(frame))
+        frame = frame.f_back
+    stack.reverse()
+    return stack
+
+
+@dataclass(eq=False)
+class SampleTarget:
+    """What to sample: a thread (and its helpers), from ``start_at`` on.
+
+    With ``loop`` and ``task`` set, a sample of ``thread_id`` counts only while
+    that task is the loop's running task; samples of other tasks are counted
+    in ``foreign_samples`` so a report can say how busy the loop was.
+    """
+
+    thread_id: int
+    start_at: float
+    loop: Any = None
+    task: Any = None
+    records: list[tuple[list[str], float]] = field(default_factory=list)
+    helper_threads: set[int] = field(default_factory=set)
+    foreign_samples: int = 0
+    began_at: float | None = None
+    rss_at_begin: int | None = None
+    _last: float = 0.0
+
+
+class SamplerHub:
+    """Samples every registered :class:`SampleTarget` every ``interval`` seconds."""
+
+    IDLE_TICK = 0.01
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self._targets: list[SampleTarget] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._saved_switch: float | None = None
+
+    def add(self, target: SampleTarget) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the old thread does not exist here
+                self._pid, self._thread, self._saved_switch = os.getpid(), None, None
+            self._targets.append(target)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="profiler-kit-sampler", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, target: SampleTarget) -> None:
+        with self._lock:
+            if target in self._targets:
+                self._targets.remove(target)
+
+    def _run(self) -> None:
+        own = threading.get_ident()
+        while True:
+            with self._lock:
+                targets = list(self._targets)
+                if not targets:
+                    self._thread = None
+                    self._restore_switch_interval()
+                    return
+            now = time.perf_counter()
+            due = [t for t in targets if t.start_at <= now]
+            if due:
+                self._lower_switch_interval()
+                self._sample(due, now, own)
+                pause = self.interval
+            else:
+                self._restore_switch_interval()
+                pause = min(self.IDLE_TICK, min(t.start_at for t in targets) - now)
+            self._wake.wait(max(pause, 0.0))
+            self._wake.clear()
+
+    def _sample(self, due: list[SampleTarget], now: float, own: int) -> None:
+        frames = sys._current_frames()
+        for target in due:
+            if target.began_at is None:
+                target.began_at = target._last = now
+                target.rss_at_begin = read_rss()
+                continue
+            gap, target._last = now - target._last, now
+            frame = frames.get(target.thread_id)
+            if frame is not None and target.thread_id != own:
+                if target.task is not None and _current_tasks is not None:
+                    running = _current_tasks.get(target.loop)
+                    if running is target.task:
+                        target.records.append((stack_of(frame), gap))
+                    elif running is not None:
+                        target.foreign_samples += 1
+                else:
+                    target.records.append((stack_of(frame), gap))
+            for helper in tuple(target.helper_threads):
+                helper_frame = frames.get(helper)
+                if helper_frame is not None:
+                    target.records.append((stack_of(helper_frame), gap))
+        del frames
+
+    def _lower_switch_interval(self) -> None:
+        # A CPU-bound thread keeps the GIL for the switch interval (5 ms by
+        # default): lower it while sampling so samples arrive on time.
+        if self._saved_switch is None:
+            self._saved_switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._saved_switch, self.interval))
+
+    def _restore_switch_interval(self) -> None:
+        if self._saved_switch is not None:
+            sys.setswitchinterval(self._saved_switch)
+            self._saved_switch = None
+
+
+hub = SamplerHub()
+"""The process-wide hub."""

@@ -1,0 +1,312 @@
+"""One request's capture, from the decision at its start to the store.
+
+:class:`RequestRecorder` is what every plugin holds. ``start()`` asks the
+policy, attaches the profilers and returns an :class:`InFlight` (or ``None``
+for the common case of a request that is left alone). ``finish()`` stops the
+profilers, decides whether a watched request was slow enough to keep, and
+hands a builder to the background writer. Neither ever raises: a failure
+costs a counter and one log line, never the request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from profiler_kit import gcwatch
+from profiler_kit.config import Settings, load_settings
+from profiler_kit.cpu import encode_session, session_from_records
+from profiler_kit.gcwatch import GcTally
+from profiler_kit.ids import new_capture_id
+from profiler_kit.memory import MemorySummary, encode_summary, summarise
+from profiler_kit.policy import Decision, Policy
+from profiler_kit.record import Capture, KeepReason
+from profiler_kit.rss import read_rss
+from profiler_kit.stats import Stats
+from profiler_kit.web.engines import THREADPOOL_FRAME, RequestEngines
+from profiler_kit.writer import BackgroundWriter, writer_for
+
+__all__ = ["CURRENT", "InFlight", "RequestRecorder"]
+
+CURRENT: ContextVar[InFlight | None] = ContextVar("profiler_kit_request", default=None)
+RouteOf = str | None | Callable[[], str | None]
+
+_WEB_DIR = os.path.dirname(__file__) + os.sep
+_THREADPOOL_FILE = os.path.join(os.path.dirname(__file__), "threadpool.py")
+_PLACEHOLDERS = ("[await]", "[out-of-context]")
+
+
+def _own_dirs() -> tuple[str, ...]:
+    import profiler_kit.plugins as plugins
+
+    return (_WEB_DIR, *(os.path.join(p, "") for p in plugins.__path__))
+
+
+@dataclass(eq=False)
+class InFlight:
+    """A request that is being profiled, or watched in case it turns slow."""
+
+    decision: Decision
+    method: str
+    path: str
+    query: str | None
+    engines: RequestEngines
+    started: float = field(default_factory=time.perf_counter)
+    started_at: float = field(default_factory=time.time)
+    cpu0: float = field(default_factory=time.thread_time)
+    gc: GcTally = field(default_factory=GcTally)
+    finished: bool = False
+    _tokens: tuple[Token[Any], ...] = ()
+
+
+class RequestRecorder:
+    """The capture machinery one middleware instance uses."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        framework: str,
+        stats: Stats | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings if settings is not None else load_settings(overrides)
+        self.framework = framework
+        self.stats = stats or Stats()
+        self.policy = Policy(self.settings, self.stats)
+        self.host = self.settings.host or socket.gethostname()
+        self.writer: BackgroundWriter = writer_for(
+            Path(self.settings.store),
+            self.stats,
+            queue_size=self.settings.queue_size,
+            max_captures=self.settings.retention_max_captures,
+            max_bytes=self.settings.retention_max_bytes,
+        )
+        self._own_dirs = _own_dirs()
+        gcwatch.install()
+
+    # -- request start -------------------------------------------------------
+
+    def start(
+        self, method: str, path: str, query: str | None, token: str | None, *, is_async: bool
+    ) -> InFlight | None:
+        try:
+            decision = self.policy.decide(path, token)
+            if decision is None:
+                return None
+            engines = RequestEngines(self.settings.interval, is_async)
+            flight = InFlight(decision, method, path, query, engines)
+            if decision.reason is not None:
+                engines.start_full(decision.memory)
+                if engines.memory_error:
+                    self.stats.incr("memory.unavailable")
+            else:
+                engines.watch(self.settings.slow_ms, flight.started)
+            flight._tokens = (CURRENT.set(flight), gcwatch.current_tally.set(flight.gc))
+            return flight
+        except Exception as error:
+            self.stats.failure("starting a capture", error)
+            return None
+
+    # -- request end ---------------------------------------------------------
+
+    def finish(
+        self,
+        flight: InFlight,
+        status: int | None,
+        route: RouteOf = None,
+        *,
+        error: bool = False,
+    ) -> None:
+        """End a request; ``route`` may be a callable, evaluated only if the capture is kept."""
+        if flight.finished:
+            return
+        flight.finished = True
+        try:
+            self._finish(flight, status, route, error)
+        except Exception as failure:
+            self.stats.failure("finishing a capture", failure)
+        finally:
+            self._reset_context(flight)
+
+    def _finish(self, flight: InFlight, status: int | None, route: RouteOf, error: bool) -> None:
+        wall_s = time.perf_counter() - flight.started
+        thread_cpu_s = time.thread_time() - flight.cpu0
+        engines = flight.engines
+        session, records, foreign = engines.stop()
+        reason: KeepReason | None = flight.decision.reason
+        if reason is None and self.policy.keep_slow(wall_s):
+            reason = "slow"
+        if reason is None:
+            return
+        if callable(route):
+            try:
+                route = route()
+            except Exception as failure:
+                self.stats.failure("resolving the route", failure)
+                route = None
+        rss_end = read_rss()
+        trace_id, span_id = _current_trace_ids()
+        facts: dict[str, Any] = {
+            "id": new_capture_id(flight.started_at),
+            "started_at": flight.started_at,
+            "wall_s": wall_s,
+            "thread_cpu_s": thread_cpu_s,
+            "reason": reason,
+            "method": flight.method,
+            "route": route,
+            "path": flight.path,
+            "status": status if status is not None else (500 if error else None),
+            "trace_id": trace_id,
+            "span_id": span_id,
+            "extra": {
+                "framework": self.framework,
+                "async": engines.is_async,
+                "gc_collections": flight.gc.collections,
+                "gc_s": flight.gc.seconds,
+                "rss_start": engines.rss0,
+                "rss_end": rss_end,
+                "rss_delta": (rss_end - engines.rss0) if rss_end and engines.rss0 else None,
+                "foreign_samples": foreign,
+                "threadpool_cpu_s": engines.hop_cpu_s,
+                **({"query": flight.query} if flight.query else {}),
+                **({"memory_error": engines.memory_error} if engines.memory_error else {}),
+                **({"error": True} if error else {}),
+                **(
+                    {"sampling_began_ms": (engines.watching_began - flight.started) * 1000}
+                    if reason == "slow" and engines.watching_began is not None
+                    else {}
+                ),
+            },
+        }
+        tracker_path = engines.tracker.path if engines.tracker is not None else None
+        hop_sessions = list(engines.sessions)
+
+        def build() -> Capture:
+            return self._build(facts, session, records, hop_sessions, tracker_path)
+
+        if not self.writer.submit(build) and engines.tracker is not None:
+            engines.tracker.discard()
+
+    def _build(
+        self,
+        facts: dict[str, Any],
+        session: Any,
+        records: list[tuple[list[str], float]],
+        hop_sessions: list[Any],
+        tracker_path: Path | None,
+    ) -> Capture:
+        """Runs on the writer thread: trim, merge and encode the profiles."""
+        main: list[tuple[list[str], float]] = []
+        if session is not None:
+            main += self._trimmed(session.frame_records)
+        main += self._trimmed(records)
+        merged = list(main)
+        for hop in hop_sessions:
+            merged += self._trimmed(hop.frame_records, hop=True)
+        combined = session_from_records(
+            merged,
+            start_time=facts["started_at"],
+            duration=facts["wall_s"],
+            interval=self.settings.interval,
+            cpu_time=0.0,
+        )
+        extra = facts.pop("extra")
+        thread_cpu_s = facts.pop("thread_cpu_s")
+        if extra["async"]:
+            # The loop thread also ran other requests: count only this one's samples.
+            on_cpu = sum(
+                seconds
+                for stack, seconds in main
+                if stack and not stack[-1].startswith(_PLACEHOLDERS)
+            )
+            cpu_s = on_cpu + extra["threadpool_cpu_s"]
+        else:
+            cpu_s = thread_cpu_s + extra["threadpool_cpu_s"]
+        memory: MemorySummary | None = None
+        if tracker_path is not None:
+            try:
+                memory = summarise(tracker_path, drop_outer=self._memory_outer)
+            finally:
+                _remove(tracker_path)
+        route = facts["route"]
+        return Capture(
+            kind="request",
+            service=self.settings.service,
+            host=self.host,
+            pid=os.getpid(),
+            cpu_s=cpu_s,
+            target=f"{facts['method']} {route or facts['path']}",
+            peak_memory=memory.peak_bytes if memory else None,
+            allocated_bytes=memory.total_bytes if memory else None,
+            allocations=memory.allocations if memory else None,
+            cpu_profile=encode_session(combined),
+            memory_profile=encode_summary(memory) if memory else None,
+            extra={k: v for k, v in extra.items() if v is not None},
+            **facts,
+        )
+
+    def _trimmed(
+        self, records: list[tuple[list[str], float]], *, hop: bool = False
+    ) -> list[tuple[list[str], float]]:
+        """Drop the server's and our own frames above the app's first frame."""
+        out = []
+        own = self._own_dirs
+        for stack, seconds in records:
+            last_own = -1
+            via_threadpool = False
+            for index, identifier in enumerate(stack):
+                parts = identifier.split("\x00", 2)
+                if len(parts) > 1 and parts[1].startswith(own):
+                    last_own = index
+                    via_threadpool = parts[1] == _THREADPOOL_FILE
+            if last_own < 0 and hop:
+                continue  # a worker-thread sample outside the request's function
+            rest = stack[last_own + 1 :]
+            out.append(([THREADPOOL_FRAME, *rest] if via_threadpool else rest, seconds))
+        return out
+
+    def _memory_outer(self, stack_outer_first: Any) -> int:
+        own = self._own_dirs
+        last_own = -1
+        for index, (_, filename, _) in enumerate(stack_outer_first):
+            if str(filename).startswith(own):
+                last_own = index
+        return last_own + 1
+
+    def _reset_context(self, flight: InFlight) -> None:
+        for token in reversed(flight._tokens):
+            # Finished from another context (an ASGI send in a child task): nothing to undo.
+            with contextlib.suppress(ValueError):
+                token.var.reset(token)
+        flight._tokens = ()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait for queued captures to reach the store (tests, shutdown hooks)."""
+        return self.writer.flush(timeout)
+
+
+def _current_trace_ids() -> tuple[str | None, str | None]:
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return None, None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None, None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+        path.parent.rmdir()
+    except OSError:
+        pass
