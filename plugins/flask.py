@@ -38,8 +38,9 @@ class ProfilerKit:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        configured = dict(app.config.get("PROFILER_KIT", {}) or {})
-        settings = load_settings({**configured, **self._settings})
+        configured = {**dict(app.config.get("PROFILER_KIT", {}) or {}), **self._settings}
+        hook = configured.pop("hook", None)
+        settings = load_settings(configured)
         url_map = app.url_map
 
         def route_of(environ: Environ) -> str | None:
@@ -50,7 +51,7 @@ class ProfilerKit:
             return str(rule.rule)
 
         self.middleware = ProfilerMiddleware(
-            app.wsgi_app, settings, route_resolver=route_of, framework="flask"
+            app.wsgi_app, settings, route_resolver=route_of, framework="flask", hook=hook
         )
         app.wsgi_app = self.middleware  # type: ignore[method-assign]
         app.extensions["profiler_kit"] = self

@@ -20,7 +20,9 @@ from profiler_kit.record import KeepReason
 from profiler_kit.stats import Stats
 from profiler_kit.tokens import TokenCheck, check_token
 
-__all__ = ["Decision", "Policy", "Budget"]
+__all__ = ["Budget", "CaptureHook", "Decision", "Policy"]
+
+CaptureHook = Callable[[str, str], "bool | None"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ class Policy:
         *,
         rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
+        hook: CaptureHook | None = None,
     ) -> None:
         self.settings = settings
+        self.hook = hook
         self.stats = stats
         self._rng = rng
         self._include = _compile(settings.include_paths)
@@ -87,20 +91,26 @@ class Policy:
             return False
         return self._exclude is None or not self._exclude.match(path)
 
-    def decide(self, path: str, token: str | None) -> Decision | None:
-        """The decision for a request; ``None`` means leave it completely alone."""
+    def decide(self, path: str, token: str | None, method: str = "GET") -> Decision | None:
+        """The decision for a request; ``None`` means leave it completely alone.
+
+        A user ``hook(method, path)`` may answer True (always capture), False
+        (never) or None (let the policy decide). If it raises, the caller
+        counts the failure and serves the request unprofiled.
+        """
         settings = self.settings
         if not settings.enabled or not self.wants_path(path):
             return None
         reason: KeepReason | None = None
         memory = False
-        if token is not None and self._valid_trigger(token):
+        verdict = self.hook(method, path) if self.hook is not None else None
+        if verdict is False:
+            return None
+        if verdict is True:
+            reason, memory = "always", settings.memory and self._memory_sampled()
+        elif token is not None and self._valid_trigger(token):
             reason, memory = "triggered", settings.memory
-        elif (
-            settings.memory
-            and settings.memory_sample_rate
-            and (self._rng() < settings.memory_sample_rate)
-        ):
+        elif self._memory_sampled():
             reason, memory = "sampled", True
         elif settings.sample_rate and self._rng() < settings.sample_rate:
             reason = "sampled"
@@ -111,6 +121,10 @@ class Policy:
         if reason is None and not watch:
             return None
         return Decision(reason=reason, watch_slow=watch, memory=memory)
+
+    def _memory_sampled(self) -> bool:
+        rate = self.settings.memory_sample_rate
+        return self.settings.memory and rate > 0 and self._rng() < rate
 
     def keep_slow(self, wall_s: float) -> bool:
         """At the end of a watched request: keep it for being slow?"""

@@ -21,6 +21,7 @@ _COMMANDS = {
     "run": ("profiler_kit.cli.run", "run", "Profile a script or module, then report its hotspots."),
     "ls": ("profiler_kit.cli.ls", "ls", "List the captures in a store."),
     "report": ("profiler_kit.cli.report", "report", "Write the HTML report of a capture."),
+    "token": ("profiler_kit.cli.token", "token", "Print a signed, expiring trigger token."),
 }
 
 

@@ -26,7 +26,7 @@ from profiler_kit.cpu import encode_session, session_from_records
 from profiler_kit.gcwatch import GcTally
 from profiler_kit.ids import new_capture_id
 from profiler_kit.memory import MemorySummary, encode_summary, summarise
-from profiler_kit.policy import Decision, Policy
+from profiler_kit.policy import CaptureHook, Decision, Policy
 from profiler_kit.record import Capture, KeepReason
 from profiler_kit.rss import read_rss
 from profiler_kit.stats import Stats
@@ -41,6 +41,7 @@ RouteOf = str | None | Callable[[], str | None]
 _WEB_DIR = os.path.dirname(__file__) + os.sep
 _THREADPOOL_FILE = os.path.join(os.path.dirname(__file__), "threadpool.py")
 _PLACEHOLDERS = ("[await]", "[out-of-context]")
+_HOP_FUNCTIONS = ("_hop", "_async_hop")
 
 
 def _own_dirs() -> tuple[str, ...]:
@@ -75,12 +76,13 @@ class RequestRecorder:
         *,
         framework: str,
         stats: Stats | None = None,
+        hook: CaptureHook | None = None,
         **overrides: Any,
     ) -> None:
         self.settings = settings if settings is not None else load_settings(overrides)
         self.framework = framework
         self.stats = stats or Stats()
-        self.policy = Policy(self.settings, self.stats)
+        self.policy = Policy(self.settings, self.stats, hook=hook)
         self.host = self.settings.host or socket.gethostname()
         self.writer: BackgroundWriter = writer_for(
             Path(self.settings.store),
@@ -98,7 +100,7 @@ class RequestRecorder:
         self, method: str, path: str, query: str | None, token: str | None, *, is_async: bool
     ) -> InFlight | None:
         try:
-            decision = self.policy.decide(path, token)
+            decision = self.policy.decide(path, token, method)
             if decision is None:
                 return None
             engines = RequestEngines(self.settings.interval, is_async)
@@ -137,10 +139,10 @@ class RequestRecorder:
             self._reset_context(flight)
 
     def _finish(self, flight: InFlight, status: int | None, route: RouteOf, error: bool) -> None:
-        wall_s = time.perf_counter() - flight.started
-        thread_cpu_s = time.thread_time() - flight.cpu0
         engines = flight.engines
         session, records, foreign = engines.stop()
+        wall_s = time.perf_counter() - flight.started
+        thread_cpu_s = time.thread_time() - flight.cpu0
         reason: KeepReason | None = flight.decision.reason
         if reason is None and self.policy.keep_slow(wall_s):
             reason = "slow"
@@ -264,9 +266,17 @@ class RequestRecorder:
             via_threadpool = False
             for index, identifier in enumerate(stack):
                 parts = identifier.split("\x00", 2)
-                if len(parts) > 1 and parts[1].startswith(own):
-                    last_own = index
-                    via_threadpool = parts[1] == _THREADPOOL_FILE
+                if len(parts) < 2 or not parts[1].startswith(own):
+                    continue
+                if parts[1] == _THREADPOOL_FILE:
+                    # Only the worker-thread end of a hop starts a new stack; the
+                    # wrapper on the event loop sits inside the app's own chain.
+                    if parts[0] not in _HOP_FUNCTIONS:
+                        continue
+                    via_threadpool = True
+                else:
+                    via_threadpool = False
+                last_own = index
             if last_own < 0 and hop:
                 continue  # a worker-thread sample outside the request's function
             rest = stack[last_own + 1 :]
