@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar, Token
@@ -130,6 +131,15 @@ class RequestRecorder:
         """End a request; ``route`` may be a callable, evaluated only if the capture is kept."""
         if flight.finished:
             return
+        engines = flight.engines
+        if engines.thread_id != threading.get_ident() and engines.loop is not None:
+            # Ended from a worker thread (Django consuming a sync streaming body):
+            # profilers must be stopped on the thread that started them.
+            try:
+                engines.loop.call_soon_threadsafe(self.finish, flight, status, route)
+                return
+            except RuntimeError:  # the loop is closed: nothing left to stop it on
+                pass
         flight.finished = True
         try:
             self._finish(flight, status, route, error)

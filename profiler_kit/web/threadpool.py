@@ -24,11 +24,11 @@ T = TypeVar("T")
 _install_lock = threading.Lock()
 
 
-def _hop(flight: InFlight, func: Callable[..., T], *args: Any) -> T:
+def _hop(flight: InFlight, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs in the worker thread; frames above this one are trimmed from captures."""
     hop = flight.engines.enter_hop()
     try:
-        return func(*args)
+        return func(*args, **kwargs)
     finally:
         flight.engines.exit_hop(hop)
 
