@@ -2,7 +2,9 @@
 
 The collector runs in whichever thread allocated last, in that thread's
 context, so a context variable tells the callback which request to charge.
-A request that is not being tracked costs the callback one lookup.
+The variable belongs to the caller (the web recorder's "current request"),
+which registers a getter returning an object with a ``gc`` :class:`GcTally`;
+a context with no tracked request costs the callback one lookup.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["GcTally", "current_tally", "install"]
+__all__ = ["GcTally", "current_holder", "install"]
 
 
 @dataclass
@@ -23,16 +26,24 @@ class GcTally:
     seconds: float = 0.0
 
 
-current_tally: ContextVar[GcTally | None] = ContextVar("profiler_kit_gc_tally", default=None)
+class _HasTally(Protocol):
+    gc: GcTally
+
+
+current_holder: ContextVar[_HasTally | None] = ContextVar("profiler_kit_gc", default=None)
+"""The default holder variable, for callers without one of their own."""
+
+_getter: Callable[[], _HasTally | None] = current_holder.get
 _started = threading.local()
 _installed = False
 _install_lock = threading.Lock()
 
 
 def _callback(phase: str, info: dict[str, Any]) -> None:
-    tally = current_tally.get()
-    if tally is None:
+    holder = _getter()
+    if holder is None:
         return
+    tally = holder.gc
     if phase == "start":
         _started.at = time.perf_counter()
     elif phase == "stop":
@@ -43,10 +54,12 @@ def _callback(phase: str, info: dict[str, Any]) -> None:
             _started.at = None
 
 
-def install() -> None:
-    """Register the callback once per process."""
-    global _installed
+def install(getter: Callable[[], _HasTally | None] | None = None) -> None:
+    """Register the callback once per process, charging whatever ``getter`` returns."""
+    global _installed, _getter
     with _install_lock:
+        if getter is not None:
+            _getter = getter
         if not _installed:
             gc.callbacks.append(_callback)
             _installed = True

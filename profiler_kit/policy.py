@@ -39,6 +39,9 @@ class Decision:
     memory: bool
 
 
+_WATCH = Decision(reason=None, watch_slow=True, memory=False)
+
+
 class Budget:
     """A token bucket: at most ``per_minute`` captures, refilled continuously."""
 
@@ -117,10 +120,9 @@ class Policy:
         if reason is not None and not self.budget.take():
             self.stats.incr("skipped.over_budget")
             reason, memory = None, False
-        watch = reason is None and settings.slow_ms > 0
-        if reason is None and not watch:
-            return None
-        return Decision(reason=reason, watch_slow=watch, memory=memory)
+        if reason is None:
+            return _WATCH if settings.slow_ms > 0 else None
+        return Decision(reason=reason, watch_slow=False, memory=memory)
 
     def _memory_sampled(self) -> bool:
         rate = self.settings.memory_sample_rate

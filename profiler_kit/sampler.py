@@ -22,7 +22,6 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -60,78 +59,102 @@ def stack_of(frame: FrameType | None) -> list[str]:
     return stack
 
 
-@dataclass(eq=False)
 class SampleTarget:
     """What to sample: a thread (and its helpers), from ``start_at`` on.
 
     With ``loop`` and ``task`` set, a sample of ``thread_id`` counts only while
     that task is the loop's running task; samples of other tasks are counted
     in ``foreign_samples`` so a report can say how busy the loop was.
+    A plain slotted class: one is made for every watched request.
     """
 
-    thread_id: int
-    start_at: float
-    loop: Any = None
-    task: Any = None
-    records: list[tuple[list[str], float]] = field(default_factory=list)
-    helper_threads: set[int] = field(default_factory=set)
-    foreign_samples: int = 0
-    began_at: float | None = None
-    rss_at_begin: int | None = None
-    _last: float = 0.0
+    __slots__ = (
+        "_last",
+        "began_at",
+        "foreign_samples",
+        "helper_threads",
+        "loop",
+        "records",
+        "rss_at_begin",
+        "start_at",
+        "task",
+        "thread_id",
+    )
+
+    def __init__(self, thread_id: int, start_at: float, loop: Any = None, task: Any = None) -> None:
+        self.thread_id = thread_id
+        self.start_at = start_at
+        self.loop = loop
+        self.task = task
+        self.records: list[tuple[list[str], float]] = []
+        self.helper_threads: set[int] = set()
+        self.foreign_samples = 0
+        self.began_at: float | None = None
+        self.rss_at_begin: int | None = None
+        self._last = 0.0
 
 
 class SamplerHub:
-    """Samples every registered :class:`SampleTarget` every ``interval`` seconds."""
+    """Samples every registered :class:`SampleTarget` every ``interval`` seconds.
+
+    Registering and unregistering are single dict operations, atomic under the
+    GIL and lock-free: every watched request does both, and most never get
+    sampled. The hub thread polls every ``IDLE_TICK`` while targets exist and
+    exits after ``LINGER`` seconds without any.
+    """
 
     IDLE_TICK = 0.01
+    LINGER = 2.0
 
     def __init__(self, interval: float = 0.001) -> None:
         self.interval = interval
-        self._targets: list[SampleTarget] = []
+        self._targets: dict[int, SampleTarget] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._running = False
         self._pid = os.getpid()
         self._saved_switch: float | None = None
 
     def add(self, target: SampleTarget) -> None:
-        with self._lock:
-            if self._pid != os.getpid():  # forked: the old thread does not exist here
-                self._pid, self._thread, self._saved_switch = os.getpid(), None, None
-            self._targets.append(target)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="profiler-kit-sampler", daemon=True
-                )
-                self._thread.start()
-        self._wake.set()
+        self._targets[id(target)] = target
+        if not self._running or self._pid != os.getpid():
+            self._start()
 
     def remove(self, target: SampleTarget) -> None:
+        self._targets.pop(id(target), None)
+
+    def _start(self) -> None:
         with self._lock:
-            if target in self._targets:
-                self._targets.remove(target)
+            if self._pid != os.getpid():  # forked: the parent's thread does not exist here
+                self._pid, self._running, self._saved_switch = os.getpid(), False, None
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="profiler-kit-sampler", daemon=True).start()
 
     def _run(self) -> None:
         own = threading.get_ident()
+        idle_since: float | None = None
         while True:
-            with self._lock:
-                targets = list(self._targets)
-                if not targets:
-                    self._thread = None
-                    self._restore_switch_interval()
-                    return
+            targets = list(self._targets.values())
             now = time.perf_counter()
+            if not targets:
+                self._restore_switch_interval()
+                idle_since = idle_since if idle_since is not None else now
+                if now - idle_since > self.LINGER:
+                    with self._lock:
+                        if not self._targets:
+                            self._running = False
+                            return
+                time.sleep(self.IDLE_TICK)
+                continue
+            idle_since = None
             due = [t for t in targets if t.start_at <= now]
             if due:
                 self._lower_switch_interval()
                 self._sample(due, now, own)
-                pause = self.interval
+                time.sleep(self.interval)
             else:
                 self._restore_switch_interval()
-                pause = min(self.IDLE_TICK, min(t.start_at for t in targets) - now)
-            self._wake.wait(max(pause, 0.0))
-            self._wake.clear()
+                time.sleep(max(min(self.IDLE_TICK, min(t.start_at for t in targets) - now), 0.0))
 
     def _sample(self, due: list[SampleTarget], now: float, own: int) -> None:
         frames = sys._current_frames()

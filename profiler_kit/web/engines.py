@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyinstrument import Profiler
@@ -31,37 +30,52 @@ THREADPOOL_FRAME = "[threadpool]\x00<threadpool>\x000"
 WATCH_FROM = 0.5  # start sampling a watched request at this fraction of slow_ms
 
 
-@dataclass
 class Hop:
     """One excursion of a request into a worker thread."""
 
-    thread_id: int
-    profiler: Any = None
-    cpu0: float = 0.0
-    cpu_s: float = 0.0
+    __slots__ = ("cpu0", "profiler", "thread_id")
+
+    def __init__(self, thread_id: int, cpu0: float) -> None:
+        self.thread_id = thread_id
+        self.cpu0 = cpu0
+        self.profiler: Any = None
 
 
-@dataclass
+_hop_lock = threading.Lock()
+
+
 class RequestEngines:
-    """The profilers attached to one request."""
+    """The profilers attached to one request (slotted: one per watched request)."""
 
-    interval: float
-    is_async: bool
-    thread_id: int = field(default_factory=threading.get_ident)
-    loop: Any = None
-    task: Any = None
-    profiler: Any = None  # pyinstrument Profiler, from the first line
-    target: SampleTarget | None = None  # sampler hub target (memory or slow watch)
-    tracker: MemoryTracker | None = None
-    memory_error: str | None = None
-    sessions: list[Any] = field(default_factory=list)  # threadpool sessions
-    hop_records: list[tuple[list[str], float]] = field(default_factory=list)
-    hop_cpu_s: float = 0.0
-    rss0: int | None = None
-    _hop_lock: threading.Lock = field(default_factory=threading.Lock)
+    __slots__ = (
+        "hop_cpu_s",
+        "interval",
+        "is_async",
+        "loop",
+        "memory_error",
+        "profiler",
+        "rss0",
+        "sessions",
+        "target",
+        "task",
+        "thread_id",
+        "tracker",
+    )
 
-    def __post_init__(self) -> None:
-        if self.is_async:
+    def __init__(self, interval: float, is_async: bool) -> None:
+        self.interval = interval
+        self.is_async = is_async
+        self.thread_id = threading.get_ident()
+        self.loop: Any = None
+        self.task: Any = None
+        self.profiler: Any = None  # pyinstrument Profiler, from the first line
+        self.target: SampleTarget | None = None  # sampler hub target (memory or slow watch)
+        self.tracker: MemoryTracker | None = None
+        self.memory_error: str | None = None
+        self.sessions: list[Any] = []  # threadpool sessions
+        self.hop_cpu_s = 0.0
+        self.rss0: int | None = None
+        if is_async:
             with contextlib.suppress(RuntimeError):
                 self.loop = asyncio.get_running_loop()
                 self.task = asyncio.current_task()
@@ -98,7 +112,7 @@ class RequestEngines:
     # -- threadpool hops -----------------------------------------------------
 
     def enter_hop(self) -> Hop:
-        hop = Hop(threading.get_ident(), cpu0=time.thread_time())
+        hop = Hop(threading.get_ident(), time.thread_time())
         if self.profiler is not None:
             hop.profiler = Profiler(interval=self.interval, async_mode="disabled")
             hop.profiler.start()
@@ -111,7 +125,7 @@ class RequestEngines:
         session = hop.profiler.stop() if hop.profiler is not None else None
         if self.target is not None:
             self.target.helper_threads.discard(hop.thread_id)
-        with self._hop_lock:
+        with _hop_lock:
             self.hop_cpu_s += cpu_s
             if session is not None:
                 self.sessions.append(session)
