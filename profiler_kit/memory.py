@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +38,15 @@ Frame = tuple[str, str, int]
 
 memray_lock = threading.Lock()
 """Held for as long as a memray tracker is active in this process."""
+
+
+def _fresh_lock_after_fork() -> None:
+    # A tracker active in the parent is not active in the child; neither is its lock.
+    global memray_lock
+    memray_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 def memory_unavailable_reason() -> str | None:

@@ -70,6 +70,11 @@ class BackgroundWriter:
             return False
         return True
 
+    @property
+    def active_pid(self) -> int:
+        """The process whose thread writes for this writer (-1 before first use)."""
+        return self._pid
+
     def depth(self) -> int:
         return self._queue.qsize()
 
@@ -179,6 +184,8 @@ def writer_for(
 @atexit.register
 def _flush_at_exit() -> None:
     """Give queued captures a moment to reach the store when a worker exits."""
-    for (pid, _), writer in list(_writers.items()):
-        if pid == os.getpid():
+    for writer in list(_writers.values()):
+        # Keyed by the creating pid, but a writer made before a fork (gunicorn
+        # --preload) serves the worker: flush whichever runs in this process.
+        if writer.active_pid == os.getpid():
             writer.flush(timeout=5.0)
