@@ -12,6 +12,7 @@ from typing import Any
 from profiler_kit.calltree import CallNode
 from profiler_kit.capture_view import CaptureView
 from profiler_kit.memory import AllocationSite
+from profiler_kit.record import Capture
 
 __all__ = ["capture_report_data", "DATA_VERSION"]
 
@@ -56,10 +57,25 @@ def capture_report_data(view: CaptureView) -> dict[str, Any]:
             "pid": capture.pid,
             "python": capture.extra.get("python"),
         },
+        "request": _request(capture) if capture.kind == "request" else None,
         "frames": frames,
         "tree": _node(tree.root, total * MIN_NODE_SHARE),
         "hotspots": hotspots,
         "memory": _memory(view),
+    }
+
+
+def _request(capture: Capture) -> dict[str, Any]:
+    extra = capture.extra
+    return {
+        "method": capture.method,
+        "route": capture.route,
+        "path": capture.path,
+        "status": capture.status,
+        "gc_s": extra.get("gc_s", 0.0),
+        "gc_collections": extra.get("gc_collections", 0),
+        "rss_delta": extra.get("rss_delta"),
+        "framework": extra.get("framework"),
     }
 
 

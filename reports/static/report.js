@@ -224,7 +224,19 @@
     frag.appendChild(card('samples', 'Samples', formatCount(cap.samples),
       isNum(cap.interval_s) ? 'every ' + formatDuration(cap.interval_s) : ''));
     frag.appendChild(card('started', 'Started', formatDate(cap.started_at), cap.id ? 'capture ' + cap.id : ''));
-    frag.appendChild(card('exit', 'Exit code', exit, '', exitTone));
+    const req = data.request;
+    if (req && typeof req === 'object') {
+      const status = isNum(req.status) ? String(req.status) : '—';
+      frag.appendChild(card('status', 'Status', status, [req.method, req.route || req.path]
+        .filter(Boolean).join(' '), isNum(req.status) ? (req.status < 500 ? 'ok' : 'bad') : ''));
+      frag.appendChild(card('gc', 'GC time', formatDuration(req.gc_s),
+        isNum(req.gc_collections) ? formatCount(req.gc_collections) + ' collections' : ''));
+      if (isNum(req.rss_delta)) {
+        frag.appendChild(card('rss', 'RSS change', formatBytes(req.rss_delta), 'resident memory'));
+      }
+    } else {
+      frag.appendChild(card('exit', 'Exit code', exit, '', exitTone));
+    }
     frag.appendChild(card('host', 'Host / PID', hostPid || '—', cap.python ? 'Python ' + cap.python : ''));
     if (mem && typeof mem === 'object') {
       frag.appendChild(card('peak', 'Peak memory', formatBytes(mem.peak_bytes),
