@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 import click
 
+from profiler_kit.capture_view import CaptureView
 from profiler_kit.config import load_settings
+from profiler_kit.errors import ProfilerKitError
 
-__all__ = ["store_option", "resolve_store"]
+__all__ = ["open_option", "output_option", "resolve_store", "store_option", "write_report"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,3 +31,36 @@ def store_option(function: F) -> F:
 def resolve_store(store: Path | None) -> Path:
     """The store path after settings layering, made absolute."""
     return load_settings({"store": store}).store.absolute()
+
+
+def output_option(function: F) -> F:
+    decorator = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("profiler-kit-report.html"),
+        show_default=True,
+        help="Where to write the HTML report.",
+    )
+    return decorator(function)
+
+
+def open_option(function: F) -> F:
+    decorator = click.option(
+        "--open", "open_browser", is_flag=True, help="Open the HTML report in a browser."
+    )
+    return decorator(function)
+
+
+def write_report(view: CaptureView, output: Path, *, open_browser: bool = False) -> None:
+    """Write a capture's HTML report; an unwritable path is a clear error, not a traceback."""
+    from profiler_kit.report import write_capture_report
+
+    try:
+        write_capture_report(view, output)
+    except OSError as error:
+        raise ProfilerKitError(f"cannot write the report to {output}: {error.strerror}") from error
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(output.absolute().as_uri())

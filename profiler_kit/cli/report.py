@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import webbrowser
 from pathlib import Path
 
 import click
 
 from profiler_kit.capture_view import CaptureView
-from profiler_kit.cli.options import resolve_store, store_option
-from profiler_kit.errors import ProfilerKitError
-from profiler_kit.report import write_capture_report
+from profiler_kit.cli.options import (
+    open_option,
+    output_option,
+    resolve_store,
+    store_option,
+    write_report,
+)
 from profiler_kit.store import open_store
 
 __all__ = ["report"]
@@ -24,24 +27,11 @@ __all__ = ["report"]
     metavar="ID",
     help="Capture id, or a unique prefix of one. [default: the latest]",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("profiler-kit-report.html"),
-    show_default=True,
-    help="Where to write the HTML report.",
-)
-@click.option("--open", "open_browser", is_flag=True, help="Open the report in a browser.")
+@output_option
+@open_option
 def report(store: Path | None, capture_id: str | None, output: Path, open_browser: bool) -> None:
     """Write the self-contained HTML report of one capture (the latest by default)."""
     with open_store(resolve_store(store), create=False) as capture_store:
         capture = capture_store.get(capture_id) if capture_id else capture_store.latest()
-    view = CaptureView.load(capture)
-    try:
-        write_capture_report(view, output)
-    except OSError as error:
-        raise ProfilerKitError(f"cannot write the report to {output}: {error.strerror}") from error
+    write_report(CaptureView.load(capture), output, open_browser=open_browser)
     click.echo(f"Report of capture {capture.id} ({capture.target}): {output}")
-    if open_browser:
-        webbrowser.open(output.absolute().as_uri())

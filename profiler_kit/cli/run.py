@@ -8,8 +8,14 @@ from pathlib import Path
 import click
 
 from profiler_kit.capture_view import CaptureView
-from profiler_kit.cli.options import resolve_store, store_option
-from profiler_kit.errors import MemoryUnavailableError, ProfilerKitError
+from profiler_kit.cli.options import (
+    open_option,
+    output_option,
+    resolve_store,
+    store_option,
+    write_report,
+)
+from profiler_kit.errors import MemoryUnavailableError
 from profiler_kit.memory import memory_unavailable_reason
 from profiler_kit.runner import Target, run_target
 from profiler_kit.store import open_store
@@ -67,16 +73,9 @@ class _TargetCommand(click.Command):
     show_default=True,
     help="Seconds between CPU samples.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("profiler-kit-report.html"),
-    show_default=True,
-    help="Where to write the HTML report.",
-)
+@output_option
 @click.option("--no-report", is_flag=True, help="Store the capture and print the summary only.")
-@click.option("--open", "open_browser", is_flag=True, help="Open the HTML report in a browser.")
+@open_option
 @click.option(
     "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows per table."
 )
@@ -142,20 +141,9 @@ def run(
             click.echo("  interrupted by Ctrl-C: the profile covers what ran until then", err=True)
         click.echo(f"\nCapture {capture.id} saved to {_display(store_path)}", err=True)
     if not no_report:
-        from profiler_kit.report import write_capture_report
-
-        try:
-            write_capture_report(view, output)
-        except OSError as error:
-            raise ProfilerKitError(
-                f"cannot write the report to {output}: {error.strerror}"
-            ) from error
+        write_report(view, output, open_browser=open_browser)
         if not quiet:
             click.echo(f"Report: {_display(output)}", err=True)
-        if open_browser:
-            import webbrowser
-
-            webbrowser.open(output.as_uri())
     exit_code = result.exit_code
     if memory and result.forks:
         click.echo(
