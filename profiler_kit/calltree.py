@@ -129,9 +129,16 @@ def _is_application_file(file: str, prefixes: Sequence[str]) -> bool:
         return False
     if "site-packages" in file or "dist-packages" in file:
         return False
-    # The standard library lives in <prefix>/lib/pythonX.Y (Lib on Windows).
+    # The standard library lives in <prefix>/lib/pythonX.Y (Lib on Windows),
+    # console scripts (uvicorn, gunicorn) in <prefix>/bin.
     return not any(
-        file.startswith((os.path.join(prefix, "lib", "python"), os.path.join(prefix, "Lib", "")))
+        file.startswith(
+            (
+                os.path.join(prefix, "lib", "python"),
+                os.path.join(prefix, "Lib", ""),
+                os.path.join(prefix, "bin", ""),
+            )
+        )
         for prefix in prefixes
     )
 

@@ -93,27 +93,32 @@ class MemoryTracker:
         reason = memory_unavailable_reason()
         if reason:
             raise MemoryUnavailableError(reason)
-        import tempfile
-
-        self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")
-        self.path = Path(self._directory) / "capture.bin"
+        self._directory: str | None = None
+        self.path = Path("capture.bin")  # the real path is made by start()
         self._tracker: Any = None
         self._owns_lock = False
 
     def start(self) -> None:
+        """Take the process's memray lease and start tracking; nothing is left behind on failure."""
+        import tempfile
+
         import memray
 
         if not memray_lock.acquire(blocking=False):
             raise MemoryUnavailableError("another memory capture is running in this process")
         self._owns_lock = True
         try:
+            self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")
+            self.path = Path(self._directory) / "capture.bin"
             self._tracker = memray.Tracker(
                 destination=memray.FileDestination(str(self.path), overwrite=True),
                 follow_fork=False,
             )
             self._tracker.__enter__()
         except Exception as error:
+            self._tracker = None
             self._release()
+            self.discard()
             raise MemoryUnavailableError(f"memray could not start: {error}") from error
 
     def stop(self) -> None:
@@ -131,6 +136,8 @@ class MemoryTracker:
 
     def discard(self) -> None:
         """Remove the capture file and its directory."""
+        if self._directory is None:
+            return
         with contextlib.suppress(OSError):
             self.path.unlink()
         with contextlib.suppress(OSError):

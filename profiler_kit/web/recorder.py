@@ -10,6 +10,7 @@ costs a counter and one log line, never the request.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -41,6 +42,7 @@ _WEB_DIR = os.path.dirname(__file__) + os.sep
 _THREADPOOL_FILE = os.path.join(os.path.dirname(__file__), "threadpool.py")
 _PLACEHOLDERS = ("[await]", "[out-of-context]")
 _HOP_FUNCTIONS = ("_hop", "_async_hop")
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 
 
 def _own_dirs() -> tuple[str, ...]:
@@ -309,8 +311,12 @@ class RequestRecorder:
                 else:
                     via_threadpool = False
                 last_own = index
-            if last_own < 0 and hop:
-                continue  # a worker-thread sample outside the request's function
+            if last_own < 0:
+                if hop:
+                    continue  # a worker-thread sample outside the request's function
+                # A child task of the request (a streamed body, a task group):
+                # cut the event loop's frames, keep the task's own.
+                last_own = _last_index(stack, _ASYNCIO_DIR)
             rest = stack[last_own + 1 :]
             out.append(([THREADPOOL_FRAME, *rest] if via_threadpool else rest, seconds))
         return out
@@ -335,6 +341,14 @@ class RequestRecorder:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait for queued captures to reach the store (tests, shutdown hooks)."""
         return self.writer.flush(timeout)
+
+
+def _last_index(stack: list[str], directory: str) -> int:
+    for index in range(len(stack) - 1, -1, -1):
+        parts = stack[index].split("\x00", 2)
+        if len(parts) > 1 and parts[1].startswith(directory):
+            return index
+    return -1
 
 
 def _current_trace_ids() -> tuple[str | None, str | None]:
