@@ -41,7 +41,8 @@ class ProfilerMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: Callable[..., Awaitable[None]],
+        /,
         settings: Settings | None = None,
         *,
         route_resolver: Callable[[Scope], str | None] = scope_route,
