@@ -109,12 +109,30 @@ class ProfilerMiddleware:
             self.recorder.finish(flight, status, route)
             return
         # A streaming body is sent after we return: end the capture with it.
-        content = response.streaming_content
         finish = lambda: self.recorder.finish(flight, status, route)  # noqa: E731
+        if not flight.engines.is_async:
+            # Under WSGI the server closes the response on the request thread,
+            # where the profiler started; Django may read an async body in
+            # another thread, so the end of the body is not the place.
+            _finish_on_close(response, finish)
+            return
+        content = response.streaming_content
         if hasattr(content, "__aiter__"):
             response.streaming_content = _finishing_async(content, finish)
         else:
             response.streaming_content = _finishing_sync(content, finish)
+
+
+def _finish_on_close(response: Any, finish: Callable[[], None]) -> None:
+    original_close = response.close
+
+    def close() -> None:
+        try:
+            original_close()
+        finally:
+            finish()
+
+    response.close = close
 
 
 def _finishing_sync(content: Iterator[bytes], finish: Callable[[], None]) -> Iterator[bytes]:

@@ -14,6 +14,7 @@ __all__ = [
     "CaptureNotFoundError",
     "TargetError",
     "MemoryUnavailableError",
+    "MemoryBusyError",
 ]
 
 
@@ -45,3 +46,7 @@ class TargetError(ProfilerKitError):
 
 class MemoryUnavailableError(ProfilerKitError):
     """memray cannot be used on this machine or in this process."""
+
+
+class MemoryBusyError(MemoryUnavailableError):
+    """memray is tracking another capture in this process (one tracker at a time)."""

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.errors import MemoryUnavailableError
+from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
 
 __all__ = [
     "AllocationSite",
@@ -105,7 +105,7 @@ class MemoryTracker:
         import memray
 
         if not memray_lock.acquire(blocking=False):
-            raise MemoryUnavailableError("another memory capture is running in this process")
+            raise MemoryBusyError("another memory capture is running in this process")
         self._owns_lock = True
         try:
             self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")

@@ -48,6 +48,7 @@ class RequestEngines:
     """The profilers attached to one request (slotted: one per watched request)."""
 
     __slots__ = (
+        "active_hops",
         "hop_cpu_s",
         "interval",
         "is_async",
@@ -71,9 +72,10 @@ class RequestEngines:
         self.profiler: Any = None  # pyinstrument Profiler, from the first line
         self.target: SampleTarget | None = None  # sampler hub target (memory or slow watch)
         self.tracker: MemoryTracker | None = None
-        self.memory_error: str | None = None
+        self.memory_error: MemoryUnavailableError | None = None
         self.sessions: list[Any] = []  # threadpool sessions
         self.hop_cpu_s = 0.0
+        self.active_hops: set[int] = set()
         self.rss0: int | None = None
         if is_async:
             with contextlib.suppress(RuntimeError):
@@ -90,7 +92,7 @@ class RequestEngines:
                 tracker.start()
                 self.tracker = tracker
             except MemoryUnavailableError as error:
-                self.memory_error = str(error)
+                self.memory_error = error
         if self.tracker is not None:
             self._start_target(time.perf_counter())
         else:
@@ -113,6 +115,8 @@ class RequestEngines:
 
     def enter_hop(self) -> Hop:
         hop = Hop(threading.get_ident(), time.thread_time())
+        with _hop_lock:
+            self.active_hops.add(hop.thread_id)
         if self.profiler is not None:
             hop.profiler = Profiler(interval=self.interval, async_mode="disabled")
             hop.profiler.start()
@@ -126,6 +130,7 @@ class RequestEngines:
         if self.target is not None:
             self.target.helper_threads.discard(hop.thread_id)
         with _hop_lock:
+            self.active_hops.discard(hop.thread_id)
             self.hop_cpu_s += cpu_s
             if session is not None:
                 self.sessions.append(session)

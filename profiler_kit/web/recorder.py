@@ -11,6 +11,7 @@ costs a counter and one log line, never the request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 from profiler_kit import gcwatch
 from profiler_kit.config import Settings, load_settings
 from profiler_kit.cpu import encode_session, session_from_records
+from profiler_kit.errors import MemoryBusyError
 from profiler_kit.gcwatch import GcTally
 from profiler_kit.ids import new_capture_id
 from profiler_kit.memory import MemorySummary, encode_summary, summarise
@@ -67,9 +69,11 @@ class InFlight:
         "gc",
         "method",
         "path",
+        "pending_finish",
         "query",
         "started",
         "started_at",
+        "stats",
     )
 
     def __init__(
@@ -88,6 +92,8 @@ class InFlight:
         self.gc = GcTally()
         self.finished = False
         self._token: Token[InFlight | None] | None = None
+        self.pending_finish: Callable[[], None] | None = None
+        self.stats: Stats | None = None
 
 
 class RequestRecorder:
@@ -128,10 +134,14 @@ class RequestRecorder:
                 return None
             engines = RequestEngines(self.settings.interval, is_async)
             flight = InFlight(decision, method, path, query, engines)
+            flight.stats = self.stats
             if decision.reason is not None:
                 engines.start_full(decision.memory)
-                if engines.memory_error:
+                if isinstance(engines.memory_error, MemoryBusyError):
+                    self.stats.incr("memory.busy")  # expected under concurrency: counted only
+                elif engines.memory_error is not None:
                     self.stats.incr("memory.unavailable")
+                    self.stats.failure("starting memray", engines.memory_error)
             else:
                 engines.watch(self.settings.slow_ms, flight.started)
             flight._token = CURRENT.set(flight)
@@ -154,14 +164,26 @@ class RequestRecorder:
         if flight.finished:
             return
         engines = flight.engines
-        if engines.thread_id != threading.get_ident() and engines.loop is not None:
+        here = threading.get_ident()
+        if engines.thread_id != here and engines.loop is not None:
             # Ended from a worker thread (Django consuming a sync streaming body):
-            # profilers must be stopped on the thread that started them.
-            try:
-                engines.loop.call_soon_threadsafe(self.finish, flight, status, route)
-                return
-            except RuntimeError:  # the loop is closed: nothing left to stop it on
-                pass
+            # profilers must be stopped on the thread that started them, and
+            # after this thread's own profile has been handed back.
+            loop = engines.loop
+
+            def finish_on_loop() -> None:
+                try:
+                    loop.call_soon_threadsafe(
+                        functools.partial(self.finish, flight, status, route, error=error)
+                    )
+                except RuntimeError:  # the loop is closed: nothing left to stop it on
+                    self.stats.incr("dropped.loop_closed")
+
+            if here in engines.active_hops:
+                flight.pending_finish = finish_on_loop
+            else:
+                finish_on_loop()
+            return
         flight.finished = True
         try:
             self._finish(flight, status, route, error)
@@ -213,7 +235,7 @@ class RequestRecorder:
                 "foreign_samples": foreign,
                 "threadpool_cpu_s": engines.hop_cpu_s,
                 **({"query": flight.query} if flight.query else {}),
-                **({"memory_error": engines.memory_error} if engines.memory_error else {}),
+                **({"memory_error": str(engines.memory_error)} if engines.memory_error else {}),
                 **({"error": True} if error else {}),
                 **(
                     {"sampling_began_ms": (engines.watching_began - flight.started) * 1000}

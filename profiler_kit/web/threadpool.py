@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from profiler_kit.web.engines import Hop
 from profiler_kit.web.recorder import CURRENT, InFlight
 
 __all__ = ["install_anyio_hop", "install_asgiref_hops"]
@@ -26,11 +27,36 @@ _install_lock = threading.Lock()
 
 def _hop(flight: InFlight, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs in the worker thread; frames above this one are trimmed from captures."""
-    hop = flight.engines.enter_hop()
+    hop = _begin_hop(flight)
     try:
         return func(*args, **kwargs)
     finally:
-        flight.engines.exit_hop(hop)
+        _end_hop(flight, hop)
+
+
+def _begin_hop(flight: InFlight) -> Hop | None:
+    try:
+        return flight.engines.enter_hop()
+    except Exception as error:
+        _failed(flight, "entering a worker thread", error)
+        return None
+
+
+def _end_hop(flight: InFlight, hop: Hop | None) -> None:
+    """Hand the hop's samples back; never raises into the app's worker thread."""
+    try:
+        if hop is not None:
+            flight.engines.exit_hop(hop)
+        pending, flight.pending_finish = flight.pending_finish, None
+        if pending is not None:
+            pending()  # the request ended inside this hop: finish now that its samples are in
+    except Exception as error:
+        _failed(flight, "leaving a worker thread", error)
+
+
+def _failed(flight: InFlight, what: str, error: Exception) -> None:
+    if flight.stats is not None:
+        flight.stats.failure(what, error)
 
 
 def install_anyio_hop() -> bool:
@@ -58,11 +84,11 @@ def install_anyio_hop() -> bool:
 
 async def _async_hop(flight: InFlight, awaitable: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     """An awaitable run on another thread's event loop (asgiref's AsyncToSync)."""
-    hop = flight.engines.enter_hop()
+    hop = _begin_hop(flight)
     try:
         return await awaitable(*args, **kw)
     finally:
-        flight.engines.exit_hop(hop)
+        _end_hop(flight, hop)
 
 
 def install_asgiref_hops() -> bool:
