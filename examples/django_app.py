@@ -1,9 +1,9 @@
 """A one-file Django project with profiler-kit: the one line is in ``MIDDLEWARE``.
 
-    pip install 'profiler-kit[django]' gunicorn uvicorn
-    PROFILER_KIT_SAMPLE_RATE=1 gunicorn -w 2 examples.django_app:application        # WSGI
-    PROFILER_KIT_SAMPLE_RATE=1 uvicorn examples.django_app:asgi_application         # ASGI
-    curl localhost:8000/items/42 && profiler-kit ls
+pip install 'profiler-kit[django]' gunicorn uvicorn
+PROFILER_KIT_SAMPLE_RATE=1 gunicorn -w 2 examples.django_app:application        # WSGI
+PROFILER_KIT_SAMPLE_RATE=1 uvicorn examples.django_app:asgi_application         # ASGI
+curl localhost:8000/items/42 && profiler-kit ls
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.conf import settings
 
 settings.configure(
     DEBUG=False,
-    SECRET_KEY="profiler-kit-example-only",  # noqa: S106 - an example, not a deployment
+    SECRET_KEY="profiler-kit-example-only",
     ROOT_URLCONF=__name__,
     ALLOWED_HOSTS=["*"],
     MIDDLEWARE=[

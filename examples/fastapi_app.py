@@ -1,8 +1,8 @@
 """A FastAPI app with profiler-kit: the one line is ``app.add_middleware(...)``.
 
-    pip install 'profiler-kit[fastapi]' uvicorn
-    PROFILER_KIT_SAMPLE_RATE=1 uvicorn examples.fastapi_app:app
-    curl localhost:8000/items/42 && profiler-kit ls
+pip install 'profiler-kit[fastapi]' uvicorn
+PROFILER_KIT_SAMPLE_RATE=1 uvicorn examples.fastapi_app:app
+curl localhost:8000/items/42 && profiler-kit ls
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A Flask app with profiler-kit: the one line is ``ProfilerKit(app)``.
 
-    pip install 'profiler-kit[flask]' gunicorn
-    PROFILER_KIT_SAMPLE_RATE=1 gunicorn -w 2 examples.flask_app:app
-    curl localhost:8000/items/42 && profiler-kit ls
+pip install 'profiler-kit[flask]' gunicorn
+PROFILER_KIT_SAMPLE_RATE=1 gunicorn -w 2 examples.flask_app:app
+curl localhost:8000/items/42 && profiler-kit ls
 """
 
 from __future__ import annotations
