@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from profiler_kit.cpu import CpuProfile
 
-__all__ = ["FrameInfo", "CallNode", "Hotspot", "CallTree", "build_call_tree"]
+__all__ = ["CallNode", "CallTree", "FrameInfo", "FrameTable", "Hotspot", "build_call_tree"]
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,67 @@ class Hotspot:
     total_time: float
 
 
-@dataclass
-class CallTree:
-    """Frames, the merged call tree, and per-function self and total times."""
+class FrameTable:
+    """Interns frame strings into shared ids, so trees of many captures share frames.
 
-    frames: list[FrameInfo] = field(default_factory=list)
-    root: CallNode = field(default_factory=lambda: CallNode(frame=-1))
-    self_times: dict[int, float] = field(default_factory=dict)
-    total_times: dict[int, float] = field(default_factory=dict)
-    _frame_ids: dict[str, int] = field(default_factory=dict, repr=False)
-    _prefixes: tuple[str, ...] = field(default=(), repr=False)
+    Frames are keyed by pyinstrument's identifier without its per-sample
+    attributes (the current line), so one function is one frame however many
+    lines were sampled.
+    """
+
+    def __init__(self) -> None:
+        self.frames: list[FrameInfo] = []
+        self._ids: dict[str, int] = {}
+        self._prefixes: tuple[str, ...] = ()
+
+    def ids_for(self, profile: CpuProfile) -> list[int]:
+        """Global ids of a profile's local frames, index for index."""
+        prefixes = profile.meta.get("sys_prefixes", ())
+        if prefixes and not set(prefixes) <= set(self._prefixes):
+            self._prefixes = tuple(dict.fromkeys((*self._prefixes, *prefixes)))
+        ids = self._ids
+        out = []
+        for raw in profile.frames:
+            known = ids.get(raw)
+            out.append(self._intern(raw) if known is None else known)
+        return out
+
+    def _intern(self, raw: str) -> int:
+        identifier, _, attributes = raw.partition("\x01")
+        known = self._ids.get(identifier)
+        if known is None:
+            name, _, rest = identifier.partition("\x00")
+            file, _, line = rest.partition("\x00")
+            for attribute in attributes.split("\x01") if attributes else ():
+                if attribute.startswith("c") and "." not in name:
+                    name = f"{attribute[1:]}.{name}"
+            known = len(self.frames)
+            self.frames.append(
+                FrameInfo(
+                    name=name or "<unknown>",
+                    file=file,
+                    line=int(line) if line.isdigit() else 0,
+                    app=_is_application_file(file, self._prefixes),
+                )
+            )
+            self._ids[identifier] = known
+        if raw != identifier:
+            self._ids[raw] = known  # later lookups of this exact string skip parsing
+        return known
+
+
+class CallTree:
+    """The merged call tree of some profiles, and per-function self and total times."""
+
+    def __init__(self, table: FrameTable | None = None) -> None:
+        self.table = table if table is not None else FrameTable()
+        self.root = CallNode(frame=-1)
+        self.self_times: dict[int, float] = {}
+        self.total_times: dict[int, float] = {}
+
+    @property
+    def frames(self) -> list[FrameInfo]:
+        return self.table.frames
 
     @property
     def total(self) -> float:
@@ -76,10 +127,7 @@ class CallTree:
 
     def add_profile(self, profile: CpuProfile) -> None:
         """Merge one profile's samples into the tree."""
-        prefixes = tuple(profile.meta.get("sys_prefixes", ()))
-        if prefixes:
-            self._prefixes = tuple(dict.fromkeys(self._prefixes + prefixes))
-        local_to_global = [self._frame_id(raw) for raw in profile.frames]
+        local_to_global = self.table.ids_for(profile)
         for stack_index, seconds in profile.stack_weights().items():
             stack = [local_to_global[i] for i in profile.stacks[stack_index]]
             self.add_stack(stack, seconds)
@@ -102,26 +150,6 @@ class CallTree:
                 self.total_times[frame] = self.total_times.get(frame, 0.0) + seconds
         else:
             node.self_time += seconds
-
-    def _frame_id(self, raw: str) -> int:
-        identifier, _, attributes = raw.partition("\x01")
-        known = self._frame_ids.get(identifier)
-        if known is not None:
-            return known
-        name, _, rest = identifier.partition("\x00")
-        file, _, line = rest.partition("\x00")
-        for attribute in attributes.split("\x01") if attributes else ():
-            if attribute.startswith("c") and "." not in name:
-                name = f"{attribute[1:]}.{name}"
-        info = FrameInfo(
-            name=name or "<unknown>",
-            file=file,
-            line=int(line) if line.isdigit() else 0,
-            app=_is_application_file(file, self._prefixes),
-        )
-        self._frame_ids[identifier] = len(self.frames)
-        self.frames.append(info)
-        return self._frame_ids[identifier]
 
 
 def _is_application_file(file: str, prefixes: Sequence[str]) -> bool:
