@@ -27,7 +27,7 @@ from profiler_kit.errors import (
 )
 from profiler_kit.record import Capture
 
-__all__ = ["SCHEMA_VERSION", "Store", "CaptureSummary", "open_store"]
+__all__ = ["SCHEMA_VERSION", "CaptureSummary", "Selection", "Store", "open_store"]
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x504B4954  # "PKIT"
@@ -77,6 +77,45 @@ CREATE TABLE IF NOT EXISTS captures (
 CREATE INDEX IF NOT EXISTS captures_started_at ON captures (started_at);
 CREATE INDEX IF NOT EXISTS captures_route ON captures (route, started_at);
 """
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which captures to read: all given conditions must hold.
+
+    ``route`` is a shell pattern matched against the route template, the
+    path, and the target (``GET /items/{id}``).
+    """
+
+    route: str | None = None
+    since: float | None = None
+    until: float | None = None
+    service: str | None = None
+    min_duration_s: float | None = None
+    kind: str | None = None
+
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.route:
+            clauses.append("(route GLOB ? OR path GLOB ? OR target GLOB ?)")
+            args += [self.route] * 3
+        if self.since is not None:
+            clauses.append("started_at >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("started_at < ?")
+            args.append(self.until)
+        if self.service:
+            clauses.append("service = ?")
+            args.append(self.service)
+        if self.min_duration_s is not None:
+            clauses.append("wall_s >= ?")
+            args.append(self.min_duration_s)
+        if self.kind:
+            clauses.append("kind = ?")
+            args.append(self.kind)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
 
 @dataclass(frozen=True)
@@ -343,6 +382,24 @@ class Store:
             )
             for row in rows
         ]
+
+    def iter_captures(
+        self, selection: Selection | None = None, *, batch: int = 256
+    ) -> Iterator[Capture]:
+        """Matching captures, oldest first, read in batches (never all at once)."""
+        where, args = (selection or Selection()).sql()
+        with self._translate_errors():
+            cursor = self._db.execute(_SELECT_ALL + where + " ORDER BY started_at, id", args)
+            while rows := cursor.fetchmany(batch):
+                yield from (_capture(row) for row in rows)
+
+    def count_matching(self, selection: Selection | None = None) -> int:
+        where, args = (selection or Selection()).sql()
+        with self._translate_errors():
+            # Only placeholders and fixed column names: values travel as parameters.
+            sql = "SELECT count(*) FROM captures" + where  # noqa: S608
+            row = self._db.execute(sql, args).fetchone()
+        return int(row[0])
 
     def count(self) -> int:
         with self._translate_errors():

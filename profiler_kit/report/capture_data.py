@@ -14,7 +14,7 @@ from profiler_kit.capture_view import CaptureView
 from profiler_kit.memory import AllocationSite
 from profiler_kit.record import Capture
 
-__all__ = ["capture_report_data", "DATA_VERSION"]
+__all__ = ["DATA_VERSION", "capture_report_data", "tree_data"]
 
 DATA_VERSION = 1
 HOTSPOT_ROWS = 200
@@ -59,7 +59,7 @@ def capture_report_data(view: CaptureView) -> dict[str, Any]:
         },
         "request": _request(capture) if capture.kind == "request" else None,
         "frames": frames,
-        "tree": _node(tree.root, total * MIN_NODE_SHARE),
+        "tree": tree_data(tree.root, total * MIN_NODE_SHARE),
         "hotspots": hotspots,
         "memory": _memory(view),
     }
@@ -79,7 +79,7 @@ def _request(capture: Capture) -> dict[str, Any]:
     }
 
 
-def _node(root: CallNode, min_total: float) -> dict[str, Any]:
+def tree_data(root: CallNode, min_total: float) -> dict[str, Any]:
     """The tree as nested dicts, built without recursion (stacks can be deep)."""
     out_root: dict[str, Any] = {"f": root.frame, "t": root.total, "s": root.self_time}
     pending = [(root, out_root)]
