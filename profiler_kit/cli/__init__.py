@@ -20,7 +20,8 @@ __all__ = ["main", "cli"]
 _COMMANDS = {
     "run": ("profiler_kit.cli.run", "run", "Profile a script or module, then report its hotspots."),
     "ls": ("profiler_kit.cli.ls", "ls", "List the captures in a store."),
-    "report": ("profiler_kit.cli.report", "report", "Write the HTML report of a capture."),
+    "report": ("profiler_kit.cli.report", "report", "Write the HTML hotspot report of captures."),
+    "collect": ("profiler_kit.cli.collect", "collect", "Merge stores from many workers or hosts."),
     "token": ("profiler_kit.cli.token", "token", "Print a signed, expiring trigger token."),
 }
 

@@ -20,7 +20,13 @@ import jinja2
 from profiler_kit.capture_view import CaptureView
 from profiler_kit.report.capture_data import capture_report_data
 
-__all__ = ["render_capture_report", "write_capture_report", "render_page", "embed_json"]
+__all__ = [
+    "embed_json",
+    "render_aggregate_report",
+    "render_capture_report",
+    "render_page",
+    "write_capture_report",
+]
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +84,11 @@ def render_capture_report(view: CaptureView) -> str:
     return render_page(
         "capture.html.j2", capture_report_data(view), script="report.js", style="report.css"
     )
+
+
+def render_aggregate_report(data: dict[str, Any]) -> str:
+    """The many-capture report, from ``aggregate_report_data``."""
+    return render_page("aggregate.html.j2", data, script="aggregate.js", style="aggregate.css")
 
 
 def write_capture_report(view: CaptureView, path: Path) -> Path:

@@ -1,0 +1,100 @@
+"""The work behind ``profiler-kit report`` over many captures: aggregate, render, summarise."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from profiler_kit.aggregate import Aggregate, aggregate, count_selected, percentile
+from profiler_kit.calltree import FrameTable
+from profiler_kit.errors import ProfilerKitError
+from profiler_kit.report.aggregate_data import aggregate_report_data
+from profiler_kit.report.render import render_aggregate_report
+from profiler_kit.store import Selection
+from profiler_kit.units import format_seconds
+
+__all__ = ["build_and_write", "overview_table"]
+
+OVERVIEW_ROWS = 20
+
+
+def _pass(
+    paths: list[Path], selection: Selection | None, table: FrameTable, label: str
+) -> Aggregate:
+    total = count_selected(paths, selection)
+    with click.progressbar(
+        length=total, label=label, file=sys.stderr, show_pos=True
+    ) as bar:  # hidden automatically when stderr is not a terminal
+        return aggregate(paths, selection, table=table, on_capture=lambda: bar.update(1))
+
+
+def build_and_write(
+    paths: list[Path],
+    selection: Selection,
+    baseline_paths: list[Path],
+    baseline_selection: Selection | None,
+    output: Path,
+) -> str:
+    """Aggregate, write the HTML report, and return the terminal overview."""
+    table = FrameTable()
+    baseline = None
+    if baseline_paths:
+        baseline = _pass(baseline_paths, baseline_selection, table, "Baseline captures")
+    current = _pass(paths, selection, table, "Captures")
+    if not current.captures:
+        raise ProfilerKitError(
+            "no captures match: check the store path and the --route/--since/--until filters "
+            "(profiler-kit ls lists what is stored)"
+        )
+    labels = (
+        ", ".join(p.name for p in baseline_paths) or "baseline",
+        ", ".join(p.name for p in paths),
+    )
+    data = aggregate_report_data(current, baseline, labels=labels)
+    try:
+        output.write_text(render_aggregate_report(data), encoding="utf-8")
+    except OSError as error:
+        raise ProfilerKitError(f"cannot write the report to {output}: {error.strerror}") from error
+    text = overview_table(current)
+    if current.skipped:
+        text += f"\n{len(current.skipped)} capture(s) could not be read and were skipped:"
+        text += "".join(f"\n  {line}" for line in current.skipped[:10])
+    return text
+
+
+def overview_table(result: Aggregate, rows: int = OVERVIEW_ROWS) -> str:
+    """The per-route overview, worst p95 first, as text for the terminal."""
+    lines = [f"{result.captures:,} captures, {len(result.routes)} routes"]
+    header = ("ROUTE", "N", "ERR%", "P50", "P95", "P99", "CPU")
+    body = []
+    routes = sorted(
+        result.routes.values(),
+        key=lambda r: percentile(r.sorted_durations(), 95),
+        reverse=True,
+    )
+    for route in routes[:rows]:
+        durations = route.sorted_durations()
+        count = route.captures or 1
+        key = route.key if len(route.key) <= 48 else route.key[:47] + "…"
+        body.append(
+            (
+                key,
+                f"{route.captures:,}",
+                f"{100 * route.errors / count:.1f}",
+                format_seconds(percentile(durations, 50)),
+                format_seconds(percentile(durations, 95)),
+                format_seconds(percentile(durations, 99)),
+                format_seconds(route.cpu_total / count),
+            )
+        )
+    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
+    for row in (header, *body):
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+    if len(routes) > rows:
+        lines.append(f"(+{len(routes) - rows} more routes in the report)")
+    return "\n".join(lines)
