@@ -150,11 +150,11 @@ def test_report_of_capture_id_prefix(hot_run: HotRun) -> None:
     assert hot_run.pk.report_data(out)["capture"]["id"] == capture_id
 
 
-def test_report_defaults_to_latest_capture(hot_run: HotRun) -> None:
-    """Plain ``report`` writes profiler-kit-report.html for the latest capture."""
+def test_report_latest_writes_the_latest_capture(hot_run: HotRun) -> None:
+    """``report --latest`` writes profiler-kit-report.html for the latest capture."""
     default = hot_run.pk.cwd / "profiler-kit-report.html"
     assert not default.exists()  # the run wrote run-report.html instead
-    hot_run.pk("report", check_rc=0)
+    hot_run.pk("report", "--latest", check_rc=0)
     data = hot_run.pk.report_data(default)
     assert data["capture"]["id"] == hot_run.pk.ls_json()[0]["id"]
     assert hot_run.pk.hotspot_names(data)[0] == "burn_cpu_hotspot"
