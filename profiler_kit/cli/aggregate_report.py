@@ -25,8 +25,8 @@ def _pass(
 ) -> Aggregate:
     total = count_selected(paths, selection)
     with click.progressbar(
-        length=total, label=label, file=sys.stderr, show_pos=True
-    ) as bar:  # hidden automatically when stderr is not a terminal
+        length=total, label=label, file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
+    ) as bar:
         return aggregate(paths, selection, table=table, on_capture=lambda: bar.update(1))
 
 

@@ -57,7 +57,9 @@ def collect(inputs: tuple[Path, ...], output: Path) -> None:  # fmt: skip
     resolved_output = output.resolve()
     skipped: list[str] = []
     added = seen = 0
-    progress = click.progressbar(stores, label="Merging stores", file=sys.stderr)
+    progress = click.progressbar(
+        stores, label="Merging stores", file=sys.stderr, hidden=not sys.stderr.isatty()
+    )
     with open_store(output) as merged, progress as bar:
         for path in bar:
             if path.resolve() == resolved_output:
