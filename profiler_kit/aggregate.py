@@ -175,13 +175,16 @@ def aggregate(
 def _fold(result: Aggregate, capture: Capture, source: int) -> None:
     key = route_key(capture)
     route = result.routes.get(key)
+    fresh = route is None
     if route is None:
-        route = result.routes[key] = RouteAggregate(key, capture.method, capture.route)
+        route = RouteAggregate(key, capture.method, capture.route)
     try:
         route.add(capture, source, result.table)
     except ValueError as error:
         result.skipped.append(f"{capture.id}: {error}")
         return
+    if fresh:
+        result.routes[key] = route  # listed only once something of it could be read
     result.first = (
         capture.started_at if result.first is None else min(result.first, capture.started_at)
     )
