@@ -74,10 +74,14 @@ class RouteAggregate:
         before anything is counted."""
         profile = decode_profile(capture.cpu_profile) if capture.cpu_profile else None
         memory = decode_summary(capture.memory_profile) if capture.memory_profile else None
+        try:
+            gc_s = float(capture.extra.get("gc_s") or 0.0)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"unreadable GC time: {error}") from error
         self.captures += 1
         self.errors += is_error(capture)
         self.cpu_total += capture.cpu_s
-        self.gc_total += float(capture.extra.get("gc_s") or 0.0)
+        self.gc_total += gc_s
         self.durations.append(capture.wall_s)
         if capture.peak_memory is not None:
             self.peak_memory_max = max(self.peak_memory_max or 0, capture.peak_memory)

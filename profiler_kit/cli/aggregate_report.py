@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -49,8 +50,8 @@ def build_and_write(
             "(profiler-kit ls lists what is stored)"
         )
     labels = (
-        ", ".join(p.name for p in baseline_paths) or "baseline",
-        ", ".join(p.name for p in paths),
+        _label(baseline_paths, baseline_selection) or "baseline",
+        _label(paths, selection),
     )
     data = aggregate_report_data(current, baseline, labels=labels)
     try:
@@ -62,6 +63,20 @@ def build_and_write(
         text += f"\n{len(current.skipped)} capture(s) could not be read and were skipped:"
         text += "".join(f"\n  {line}" for line in current.skipped[:10])
     return text
+
+
+def _label(paths: list[Path], selection: Selection | None) -> str:
+    """Store names, and the time window when one was chosen (two windows of one store)."""
+    names = ", ".join(p.name for p in paths)
+    if selection is None or (selection.since is None and selection.until is None):
+        return names
+    ends = (selection.since, selection.until)
+    window = " → ".join(_clock(t) if t is not None else "…" for t in ends)
+    return f"{names} ({window})"
+
+
+def _clock(moment: float) -> str:
+    return datetime.datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def overview_table(result: Aggregate, rows: int = OVERVIEW_ROWS) -> str:

@@ -17,13 +17,14 @@ STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 BATCH = 500
 
 
-def find_stores(inputs: tuple[Path, ...]) -> list[Path]:
-    """Files as given; directories searched recursively for store files."""
+def find_stores(inputs: tuple[Path, ...], exclude: Path | None = None) -> list[Path]:
+    """Files as given; directories searched recursively for store files (but ``exclude``)."""
     found: list[Path] = []
     for item in inputs:
         if item.is_dir():
+            candidates = (p for p in item.rglob("*") if p.suffix in STORE_SUFFIXES)
             found += sorted(
-                p for p in item.rglob("*") if p.suffix in STORE_SUFFIXES and p.is_file()
+                p for p in candidates if p.is_file() and (exclude is None or p.resolve() != exclude)
             )
         else:
             found.append(item)
@@ -51,10 +52,11 @@ def collect(inputs: tuple[Path, ...], output: Path) -> None:  # fmt: skip
       profiler-kit collect /var/spool/app/*/captures.sqlite3 -o merged.sqlite3
       profiler-kit report merged.sqlite3 -o report.html
     """
-    stores = find_stores(inputs)
+    resolved_output = output.resolve()
+    # The output found inside an input directory is not an input; given by name, it is an error.
+    stores = find_stores(inputs, exclude=resolved_output)
     if not stores:
         raise ProfilerKitError("no store files found in the given inputs")
-    resolved_output = output.resolve()
     skipped: list[str] = []
     added = seen = 0
     progress = click.progressbar(

@@ -18,6 +18,7 @@ from typing import Any
 from profiler_kit.aggregate import Aggregate, RouteAggregate, percentile
 from profiler_kit.calltree import CallNode, CallTree, FrameTable
 from profiler_kit.cpu import decode_profile
+from profiler_kit.errors import CaptureNotFoundError
 from profiler_kit.report.capture_data import tree_data
 
 __all__ = ["aggregate_report_data", "DATA_VERSION"]
@@ -115,7 +116,9 @@ def _route(route: RouteAggregate, source: Aggregate) -> dict[str, Any]:
         "hotspots": _hotspots(tree, HOTSPOT_ROWS, route.frame_captures),
         "memory_sites": _memory_sites(route),
         "slowest": [
-            _capture_view(source, wall, cid, src) for wall, cid, src in route.slowest_first()
+            view
+            for wall, capture_id, store in route.slowest_first()
+            if (view := _capture_view(source, wall, capture_id, store)) is not None
         ],
         "diff": None,
     }
@@ -169,8 +172,13 @@ def _memory_sites(route: RouteAggregate) -> list[dict[str, Any]]:
     ]
 
 
-def _capture_view(source: Aggregate, wall: float, capture_id: str, store: int) -> dict[str, Any]:
-    capture = source.fetch(capture_id, store)
+def _capture_view(
+    source: Aggregate, wall: float, capture_id: str, store: int
+) -> dict[str, Any] | None:
+    try:
+        capture = source.fetch(capture_id, store)
+    except CaptureNotFoundError:
+        return None  # removed by retention while the report was being made
     tree = CallTree(source.table)
     if capture.cpu_profile:
         tree.add_profile(decode_profile(capture.cpu_profile))
