@@ -43,6 +43,13 @@ def _asset(name: str) -> str:
     return (resources.files("profiler_kit.reports") / "static" / name).read_text("utf-8")
 
 
+def _shared(name: str) -> str:
+    try:
+        return _asset(name) + "\n"
+    except FileNotFoundError:
+        return ""
+
+
 def _hash_source(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
@@ -62,7 +69,10 @@ def embed_json(data: Any) -> str:
 
 def render_page(template: str, data: dict[str, Any], *, script: str, style: str) -> str:
     """Render ``template`` with its data, one inlined script and one stylesheet."""
-    js, css = _asset(script), _asset(style)
+    # Pages share components (formatting, flame graph, call tree) through common.*,
+    # inlined ahead of the page's own file so each report stays one file.
+    js = _shared("common.js") + _asset(script)
+    css = _shared("common.css") + _asset(style)
     csp = (
         f"default-src 'none'; script-src {_hash_source(js)}; "
         f"style-src {_hash_source(css)}; img-src data:; base-uri 'none'; form-action 'none'"
