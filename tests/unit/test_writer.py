@@ -1,0 +1,99 @@
+"""The background writer and store retention: bounded, never blocking, never raising."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from profiler_kit.ids import new_capture_id
+from profiler_kit.record import Capture
+from profiler_kit.stats import Stats
+from profiler_kit.store import open_store
+from profiler_kit.writer import BackgroundWriter
+
+
+def _capture(started_at: float, payload: bytes = b"") -> Capture:
+    return Capture(
+        id=new_capture_id(started_at), kind="request", service="svc", host="h", pid=1,
+        started_at=started_at, wall_s=0.01, cpu_s=0.01, reason="sampled", target="GET /x",
+        method="GET", route="/x", path="/x", status=200, cpu_profile=payload or None,
+    )  # fmt: skip
+
+
+def test_retention_keeps_the_newest_captures(tmp_path: Path) -> None:
+    """Beyond max_captures the oldest captures go first."""
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add_many([_capture(1_700_000_000 + i) for i in range(50)])
+        removed = store.enforce_retention(max_captures=10, max_bytes=0)
+        kept = sorted(s.started_at for s in store.summaries())
+    assert removed == 40
+    assert kept == [1_700_000_000 + i for i in range(40, 50)]
+
+
+def test_retention_by_size_removes_the_oldest(tmp_path: Path) -> None:
+    """A store over max_bytes sheds its oldest captures, whatever their number."""
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add_many([_capture(1_700_000_000 + i, b"x" * 20_000) for i in range(40)])
+        removed = store.enforce_retention(max_captures=0, max_bytes=100_000)
+        remaining = [s.started_at for s in store.summaries()]
+    assert removed > 0
+    assert min(remaining) == 1_700_000_000 + removed  # the oldest went first
+
+
+def test_writer_writes_and_flushes(tmp_path: Path) -> None:
+    """Submitted captures reach the store; flush waits for them."""
+    stats = Stats()
+    writer = BackgroundWriter(tmp_path / "s.sqlite3", stats, queue_size=100)
+    for i in range(20):
+        assert writer.submit(lambda i=i: _capture(1_700_000_000 + i))
+    assert writer.flush(timeout=10)
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store.count() == 20
+    assert stats.get("captures.written") == 20
+
+
+def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
+    """With the writer stuck, submissions past queue_size return False at once and are counted."""
+    stats = Stats()
+    release = threading.Event()
+    writer = BackgroundWriter(tmp_path / "s.sqlite3", stats, queue_size=2)
+
+    def stuck() -> Capture:
+        release.wait(10)
+        return _capture(1_700_000_000)
+
+    assert writer.submit(stuck)  # taken by the writer thread, which now waits
+    accepted = [writer.submit(lambda: _capture(1_700_000_001)) for _ in range(5)]
+    release.set()
+    assert writer.flush(timeout=10)
+    assert accepted.count(False) >= 3
+    assert stats.get("dropped.queue_full") == accepted.count(False)
+
+
+def test_unwritable_store_is_counted_not_raised(tmp_path: Path) -> None:
+    """A store path that cannot exist drops the captures with a counter and one failure."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    stats = Stats()
+    writer = BackgroundWriter(blocker / "s.sqlite3", stats, queue_size=10)
+    for i in range(3):
+        writer.submit(lambda i=i: _capture(1_700_000_000 + i))
+    assert writer.flush(timeout=10)
+    assert stats.get("dropped.store_error") == 3
+    assert stats.get("error.writing to the capture store") >= 1
+
+
+def test_failing_builder_is_counted(tmp_path: Path) -> None:
+    """A capture whose building raises is counted; the others are still written."""
+    stats = Stats()
+    writer = BackgroundWriter(tmp_path / "s.sqlite3", stats, queue_size=10)
+
+    def broken() -> Capture:
+        raise RuntimeError("summarising failed")
+
+    writer.submit(broken)
+    writer.submit(lambda: _capture(1_700_000_000))
+    assert writer.flush(timeout=10)
+    assert stats.get("error.building a capture") == 1
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store.count() == 1
