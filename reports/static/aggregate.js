@@ -1,17 +1,18 @@
 /* profiler-kit aggregate report: many captures grouped by route.
- * Vanilla JS, no dependencies, no network. Every data string is inserted as
- * text (textContent / data-* attributes / title), never parsed as HTML.
+ * Uses the shared components of common.js (window.ProfilerKit), inlined ahead
+ * of this file. Vanilla JS, no dependencies, no network. Every data string is
+ * inserted as text (textContent / data-* attributes / title), never parsed as HTML.
  * Heavy DOM (flame graphs, trees, tables of one route) is built lazily, only
  * for the route or capture that is open. */
 (function () {
   'use strict';
 
-  const ROW_HEIGHT = 18;
-  const MIN_FRAME_PX = 0.3;
-  const LABEL_MIN_PX = 24;
-  const TREE_CHUNK = 100;
-  const HOT_THRESHOLD = 0.25;
-  const HOT_MAX_DEPTH = 40;
+  const PK = window.ProfilerKit;
+  const {
+    byId, el, isNum, num, isObj, arr, str, clamp01, selectingIn, runStep, card, emptyRow, numCell,
+    threeDigits, formatDuration, formatBytes, formatCount, formatPct, formatDate, frameLocation,
+  } = PK;
+
   const HOTSPOT_LIMIT = 200;
   const SITE_LIMIT = 100;
   const DIFF_FUNCTION_LIMIT = 100;
@@ -24,98 +25,15 @@
 
   /* ---- Small helpers ----------------------------------------------- */
 
-  function byId(id) {
-    return document.getElementById(id);
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null && text !== '') node.textContent = String(text);
-    return node;
-  }
-
   function svgEl(tag, className) {
     const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
     if (className) node.setAttribute('class', className);
     return node;
   }
 
-  function isNum(v) {
-    return typeof v === 'number' && isFinite(v);
-  }
-
-  function num(v) {
-    return isNum(v) ? v : 0;
-  }
-
-  function isObj(v) {
-    return v !== null && typeof v === 'object' && !Array.isArray(v);
-  }
-
-  function arr(v) {
-    return Array.isArray(v) ? v : [];
-  }
-
-  function str(v) {
-    return v === undefined || v === null ? '' : String(v);
-  }
-
-  function debounce(fn, ms) {
-    let timer = 0;
-    return function () {
-      clearTimeout(timer);
-      timer = setTimeout(fn, ms);
-    };
-  }
-
-  function threeDigits(v) {
-    const a = Math.abs(v);
-    if (a >= 100) return v.toFixed(0);
-    if (a >= 10) return v.toFixed(1);
-    return v.toFixed(2);
-  }
-
-  function formatDuration(s) {
-    if (!isNum(s)) return '—';
-    const a = Math.abs(s);
-    if (a === 0) return '0 s';
-    if (a < 9.995e-4) return threeDigits(s * 1e6) + ' µs';
-    if (a < 0.9995) return threeDigits(s * 1e3) + ' ms';
-    if (a < 59.5) return threeDigits(s) + ' s';
-    const total = Math.round(a);
-    const sign = s < 0 ? '-' : '';
-    if (total < 3600) return sign + Math.floor(total / 60) + ' min ' + (total % 60) + ' s';
-    return sign + Math.floor(total / 3600) + ' h ' + Math.floor((total % 3600) / 60) + ' min';
-  }
-
   function formatSignedDuration(s) {
     if (!isNum(s)) return '—';
     return (s > 0 ? '+' : '') + formatDuration(s);
-  }
-
-  const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-  function formatBytes(n) {
-    if (!isNum(n)) return '—';
-    let v = n;
-    let i = 0;
-    while (Math.abs(v) >= 1024 && i < BYTE_UNITS.length - 1) {
-      v /= 1024;
-      i += 1;
-    }
-    return (i === 0 ? String(Math.round(v)) : threeDigits(v)) + ' ' + BYTE_UNITS[i];
-  }
-
-  function formatCount(n) {
-    return isNum(n) ? Math.round(n).toLocaleString('en-US') : '—';
-  }
-
-  function formatPct(frac) {
-    if (!isNum(frac)) return '—';
-    const p = frac * 100;
-    if (p > 0 && p < 0.1) return '<0.1%';
-    return p.toFixed(1) + '%';
   }
 
   // Relative change of `now` against `before`, e.g. "+32%", "−8.5%", "new".
@@ -142,86 +60,9 @@
     return '×' + (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2));
   }
 
-  function formatDate(iso) {
-    if (!iso) return '—';
-    const d = new Date(iso);
-    if (isNaN(d.getTime())) return String(iso);
-    return d.toISOString().slice(0, 19).replace('T', ' ') + ' UTC';
-  }
-
   function formatDay(iso) {
     const d = new Date(iso || '');
     return isNaN(d.getTime()) ? '—' : d.toISOString().slice(0, 10);
-  }
-
-  function frameLocation(frame) {
-    if (!frame || !frame.file) return '';
-    return frame.line > 0 ? frame.file + ':' + frame.line : frame.file;
-  }
-
-  function clamp01(v) {
-    return Math.max(0, Math.min(1, num(v)));
-  }
-
-  // A thin horizontal bar: span.<cls> > span.<cls>-fill, width set through the CSSOM (CSP-safe).
-  function meter(cls, frac) {
-    const bar = el('span', cls);
-    bar.appendChild(el('span', cls + '-fill')).style.width = (clamp01(frac) * 100).toFixed(2) + '%';
-    return bar;
-  }
-
-  function shareBar(frac, extraClass) {
-    const wrap = el('span', 'share ' + extraClass);
-    wrap.appendChild(meter('share-bar', frac));
-    wrap.appendChild(el('span', 'share-num', formatPct(frac)));
-    return wrap;
-  }
-
-  function showMessage(text, kind) {
-    const box = byId('report-messages');
-    if (!box) return;
-    const note = el('div', 'note' + (kind ? ' note-' + kind : ''), text);
-    note.setAttribute('role', kind === 'error' ? 'alert' : 'note');
-    box.appendChild(note);
-  }
-
-  // True while the user is selecting text inside `node` (a click then should not navigate).
-  function selectingIn(node) {
-    const sel = window.getSelection();
-    return !!sel && !sel.isCollapsed && !!sel.anchorNode && node.contains(sel.anchorNode);
-  }
-
-  function runStep(name, fn) {
-    try {
-      fn();
-    } catch (err) {
-      showMessage('Could not render the ' + name + ': ' + (err && err.message ? err.message : err), 'error');
-    }
-  }
-
-  function card(key, label, value, sub, tone) {
-    const box = el('div', 'card' + (tone ? ' card-' + tone : ''));
-    box.dataset.key = key;
-    box.appendChild(el('div', 'card-label', label));
-    const v = el('div', 'card-value', value);
-    v.title = String(value);
-    box.appendChild(v);
-    if (sub) box.appendChild(el('div', 'card-sub', sub));
-    return box;
-  }
-
-  function emptyRow(colSpan, text) {
-    const tr = el('tr', 'empty-row');
-    const td = el('td', 'empty', text);
-    td.colSpan = colSpan;
-    tr.appendChild(td);
-    return tr;
-  }
-
-  function numCell(text, extraClass, title) {
-    const td = el('td', 'col-num' + (extraClass ? ' ' + extraClass : ''), text);
-    if (title) td.title = title;
-    return td;
   }
 
   function methodClass(method) {
@@ -239,24 +80,7 @@
 
   /* ---- Data model -------------------------------------------------- */
 
-  let FRAMES = [];
-  const UNKNOWN_FRAME = normFrame({ name: '(unknown frame)' });
-
-  function normFrame(raw) {
-    const r = isObj(raw) ? raw : {};
-    return {
-      name: r.name === undefined || r.name === null || r.name === '' ? '(unknown)' : String(r.name),
-      file: r.file ? String(r.file) : '',
-      line: isNum(r.line) && r.line > 0 ? Math.floor(r.line) : 0,
-      app: r.app === true,
-      root: false,
-      color: '',
-    };
-  }
-
-  function frameAtIndex(f) {
-    return isNum(f) && f >= 0 ? FRAMES[f] || UNKNOWN_FRAME : UNKNOWN_FRAME;
-  }
+  let frameAt = PK.frameTable([]);
 
   function diffClass(t, b) {
     if (t <= 0 && b <= 0) return 'same';
@@ -279,56 +103,19 @@
     return kind === 'slower' ? 'hsl(2, ' + sat + '%, ' + light + '%)' : 'hsl(214, ' + sat + '%, ' + light + '%)';
   }
 
-  function makeNode(raw, parent, frameAt, withBase) {
-    const node = {
-      frame: frameAt(isNum(raw.f) ? raw.f : -2),
-      t: Math.max(0, num(raw.t)),
-      s: Math.max(0, num(raw.s)),
-      children: [],
-      parent: parent,
-      depth: parent ? parent.depth + 1 : 0,
-    };
-    if (withBase) {
-      node.b = Math.max(0, num(raw.b));
-      node.diff = diffClass(node.t, node.b);
-      node.color = diffColor(node.diff, node.t, node.b);
-    }
-    return node;
+  // The baseline time (b) of a differential tree's node, its verdict and its colour.
+  function addBase(node, raw) {
+    node.b = Math.max(0, num(raw.b));
+    node.diff = diffClass(node.t, node.b);
+    node.color = diffColor(node.diff, node.t, node.b);
   }
 
   // requests: how many requests the times are summed over (1 for per-request means).
   function buildModel(rawTree, rootLabel, requests, withBase) {
-    const rootFrame = normFrame({ name: rootLabel || '(all requests)' });
-    rootFrame.root = true;
-    const frameAt = (f) => (f === -1 ? rootFrame : frameAtIndex(f));
-    const rawRoot = isObj(rawTree) ? rawTree : { f: -1, t: 0 };
-    const root = makeNode(rawRoot, null, frameAt, withBase);
-    root.frame = rootFrame;
-    const stack = [[rawRoot, root]];
-    let count = 1;
-    while (stack.length) {
-      const pair = stack.pop();
-      const kids = arr(pair[0].c);
-      for (const raw of kids) {
-        if (!isObj(raw)) continue;
-        const child = makeNode(raw, pair[1], frameAt, withBase);
-        pair[1].children.push(child);
-        stack.push([raw, child]);
-        count += 1;
-      }
-      pair[1].children.sort((a, b) => b.t - a.t);
-    }
-    return {
-      frameAt: frameAt,
-      root: root,
-      total: root.t,
-      requests: isNum(requests) && requests > 0 ? requests : 1,
-      nodeCount: count,
-    };
-  }
-
-  function shareOf(model, t) {
-    return model.total > 0 ? t / model.total : 0;
+    return PK.buildModel(rawTree, rootLabel || '(all requests)', (f) => frameAt(f), {
+      requests: requests,
+      extend: withBase ? addBase : null,
+    });
   }
 
   // A tiny LRU so that switching back and forth between routes does not rebuild trees.
@@ -347,102 +134,10 @@
     return m;
   }
 
-  /* ---- Flame graph (one instance per canvas, reused across routes) -- */
-
-  function hashString(s) {
-    let h = 2166136261;
-    for (let i = 0; i < s.length; i += 1) {
-      h ^= s.charCodeAt(i);
-      h = Math.imul(h, 16777619);
-    }
-    return h >>> 0;
-  }
-
-  function moduleKey(frame) {
-    if (frame.file) return frame.file;
-    const dot = frame.name.lastIndexOf('.');
-    return dot > 0 ? frame.name.slice(0, dot) : frame.name;
-  }
-
-  function frameColor(frame) {
-    if (frame.color) return frame.color;
-    if (frame.root) {
-      frame.color = 'hsl(30, 10%, 80%)';
-    } else {
-      const h = hashString(moduleKey(frame));
-      const hue = h % 48;
-      const light = 56 + ((h >>> 8) % 12);
-      frame.color = frame.app
-        ? 'hsl(' + hue + ', 88%, ' + light + '%)'
-        : 'hsl(' + hue + ', 32%, ' + (light + 8) + '%)';
-    }
-    return frame.color;
-  }
-
-  function frameMatches(frame, query) {
-    return frame.name.toLowerCase().includes(query) || frame.file.toLowerCase().includes(query);
-  }
-
-  function matchedShare(model, query) {
-    let time = 0;
-    let count = 0;
-    const stack = [model.root];
-    while (stack.length) {
-      const node = stack.pop();
-      if (frameMatches(node.frame, query)) {
-        time += node.t;
-        count += 1;
-        continue;
-      }
-      for (const c of node.children) stack.push(c);
-    }
-    return { count: count, share: shareOf(model, time) };
-  }
-
-  const tooltip = { box: null };
-
-  function placeTooltip(x, y) {
-    const box = tooltip.box;
-    const pad = 12;
-    const w = box.offsetWidth;
-    const h = box.offsetHeight;
-    let left = x + pad;
-    let top = y + pad;
-    if (left + w > window.innerWidth - 4) left = Math.max(4, x - w - pad);
-    if (top + h > window.innerHeight - 4) top = Math.max(4, y - h - pad);
-    box.style.left = left + 'px';
-    box.style.top = top + 'px';
-  }
-
-  function hideTooltip() {
-    if (tooltip.box) tooltip.box.hidden = true;
-  }
-
-  function tooltipHead(node) {
-    const frag = document.createDocumentFragment();
-    frag.appendChild(el('div', 'tt-name', node.frame.name));
-    const loc = frameLocation(node.frame);
-    if (loc || !node.frame.root) frag.appendChild(el('div', 'tt-loc', loc || 'location unknown'));
-    return frag;
-  }
-
-  function timeTooltip(node, model) {
-    const frag = tooltipHead(node);
-    const stats = el('div', 'tt-stats');
-    stats.appendChild(el('span', '', 'Total ' + formatDuration(node.t)));
-    stats.appendChild(el('span', '', 'Self ' + formatDuration(node.s)));
-    stats.appendChild(el('span', '', formatPct(shareOf(model, node.t)) + ' of root'));
-    frag.appendChild(stats);
-    if (model.requests > 1) {
-      frag.appendChild(el('div', 'tt-sub',
-        '≈ ' + formatDuration(node.t / model.requests) + ' per request, summed over ' +
-        formatCount(model.requests) + ' captures'));
-    }
-    return frag;
-  }
+  /* ---- Differential flame graph ----------------------------------- */
 
   function diffTooltip(node) {
-    const frag = tooltipHead(node);
+    const frag = PK.tooltipHead(node);
     const stats = el('div', 'tt-stats');
     stats.appendChild(el('span', '', 'Before ' + (node.b > 0 ? formatDuration(node.b) : '—')));
     stats.appendChild(el('span', '', 'After ' + formatDuration(node.t)));
@@ -458,433 +153,7 @@
     return String(Number(v.toPrecision(12)));
   }
 
-  const flameViews = [];
-
-  function FlameView(prefix, opts) {
-    const canvas = byId(prefix + '-canvas');
-    const viewport = byId(prefix + '-viewport');
-    const resetBtn = byId(prefix + '-reset');
-    const orientation = byId(prefix + '-orientation');
-    const search = byId(prefix + '-search');
-    const searchInfo = byId(prefix + '-search-info');
-    const colorOf = opts.color || ((node) => frameColor(node.frame));
-    const fillTooltip = opts.tooltip || timeTooltip;
-    let model = null;
-    let nodeOf = new WeakMap();
-    let zoom = null;
-    let lastWidth = 0;
-
-    function addFrame(frag, node, x, w, extraClass) {
-      const div = el('div', 'flame-frame' + (extraClass ? ' ' + extraClass : ''));
-      div.dataset.name = node.frame.name;
-      div.dataset.depth = String(node.depth);
-      if (!node.frame.app && !node.frame.root) div.classList.add('flame-lib');
-      if (opts.decorate) opts.decorate(div, node);
-      const s = div.style;
-      s.left = x.toFixed(2) + 'px';
-      s.width = w.toFixed(2) + 'px';
-      if (orientation.value === 'flame') s.bottom = node.depth * ROW_HEIGHT + 'px';
-      else s.top = node.depth * ROW_HEIGHT + 'px';
-      s.backgroundColor = colorOf(node);
-      if (w >= LABEL_MIN_PX) {
-        div.classList.add('flame-labelled');
-        div.textContent = node.frame.name;
-      }
-      nodeOf.set(div, node);
-      frag.appendChild(div);
-    }
-
-    function render() {
-      const width = canvas.clientWidth;
-      lastWidth = width;
-      if (!model) {
-        canvas.replaceChildren();
-        canvas.style.height = '';
-        return;
-      }
-      if (width <= 0) return;
-      nodeOf = new WeakMap();
-      const focus = zoom || model.root;
-      const frag = document.createDocumentFragment();
-      for (let a = focus.parent; a; a = a.parent) addFrame(frag, a, 0, width, 'flame-ancestor');
-      let maxDepth = focus.depth;
-      if (focus.t <= 0) {
-        addFrame(frag, focus, 0, width, zoom ? 'flame-focus' : '');
-      } else {
-        // Breadth-first (iterative, so depth is unbounded): shallow and wide frames come first.
-        const scale = width / focus.t;
-        const queue = [focus, 0];
-        for (let head = 0; head < queue.length; head += 2) {
-          const node = queue[head];
-          const x = queue[head + 1];
-          addFrame(frag, node, x, node.t * scale, node === zoom ? 'flame-focus' : '');
-          if (node.depth > maxDepth) maxDepth = node.depth;
-          let cx = x;
-          for (const child of node.children) {
-            const cw = child.t * scale;
-            if (cw < MIN_FRAME_PX) break;
-            queue.push(child, cx);
-            cx += cw;
-          }
-        }
-      }
-      canvas.style.height = (maxDepth + 1) * ROW_HEIGHT + 'px';
-      canvas.replaceChildren(frag);
-      applySearch();
-    }
-
-    function applySearch() {
-      const query = search.value.trim().toLowerCase();
-      const frames = canvas.children;
-      for (let i = 0; i < frames.length; i += 1) {
-        const div = frames[i];
-        const node = nodeOf.get(div);
-        const match = query !== '' && !!node && frameMatches(node.frame, query);
-        div.classList.toggle('flame-match', match);
-        div.classList.toggle('flame-dim', query !== '' && !match);
-      }
-      if (!query || !model) {
-        searchInfo.textContent = '';
-        return;
-      }
-      const result = matchedShare(model, query);
-      searchInfo.textContent = result.count
-        ? 'Matched: ' + formatPct(result.share) + ' of total time.'
-        : 'No frames match.';
-    }
-
-    function setZoom(node) {
-      zoom = model && node && node !== model.root ? node : null;
-      if (zoom) canvas.dataset.zoom = zoom.frame.name;
-      else delete canvas.dataset.zoom;
-      resetBtn.disabled = !zoom;
-      hideTooltip();
-      render();
-    }
-
-    function scrollToRoot() {
-      viewport.scrollTop = orientation.value === 'flame' ? viewport.scrollHeight : 0;
-    }
-
-    canvas.addEventListener('mouseover', function (ev) {
-      const div = ev.target.closest('.flame-frame');
-      const node = div && nodeOf.get(div);
-      if (!node || !model) return;
-      tooltip.box.replaceChildren(fillTooltip(node, model));
-      tooltip.box.hidden = false;
-      placeTooltip(ev.clientX, ev.clientY);
-    });
-    canvas.addEventListener('mousemove', function (ev) {
-      if (!tooltip.box.hidden) placeTooltip(ev.clientX, ev.clientY);
-    });
-    canvas.addEventListener('mouseleave', hideTooltip);
-    canvas.addEventListener('click', function (ev) {
-      const div = ev.target.closest('.flame-frame');
-      const node = div && nodeOf.get(div);
-      if (node) setZoom(node);
-    });
-    resetBtn.addEventListener('click', () => setZoom(null));
-    orientation.addEventListener('change', function () {
-      canvas.dataset.orientation = orientation.value === 'flame' ? 'flame' : 'icicle';
-      render();
-      scrollToRoot();
-    });
-    search.addEventListener('input', applySearch);
-    const onResize = debounce(function () {
-      if (canvas.clientWidth !== lastWidth) render();
-    }, 150);
-    window.addEventListener('resize', onResize);
-    if (typeof ResizeObserver === 'function') new ResizeObserver(onResize).observe(viewport);
-
-    const view = {
-      setModel: function (m) {
-        model = m;
-        zoom = null;
-        delete canvas.dataset.zoom;
-        resetBtn.disabled = true;
-        search.value = '';
-        hideTooltip();
-        render();
-        scrollToRoot();
-      },
-      refresh: function () {
-        if (model && (canvas.clientWidth !== lastWidth || !canvas.firstChild)) render();
-      },
-      escape: function () {
-        if (zoom && canvas.offsetParent !== null) setZoom(null);
-      },
-    };
-    resetBtn.disabled = true;
-    flameViews.push(view);
-    return view;
-  }
-
-  /* ---- Call tree (lazy: DOM exists only for expanded nodes) -------- */
-
-  function TreeView(prefix) {
-    const container = byId(prefix);
-    let nodeOf = new WeakMap();
-    let model = null;
-
-    function makeTreeNode(node) {
-      const wrap = el('div', 'tree-node');
-      wrap.dataset.name = node.frame.name;
-      wrap.dataset.depth = String(node.depth);
-      const row = el('div', 'tree-row' + (node.frame.app || node.frame.root ? '' : ' is-lib'));
-      if (node.children.length) {
-        const btn = el('button', 'tree-toggle');
-        btn.type = 'button';
-        btn.setAttribute('aria-expanded', 'false');
-        btn.setAttribute('aria-label', 'Expand ' + node.frame.name);
-        row.appendChild(btn);
-      } else {
-        row.appendChild(el('span', 'tree-toggle-spacer'));
-      }
-      const share = shareOf(model, node.t);
-      row.appendChild(el('span', 'tree-time', formatDuration(node.t)));
-      if (model.requests > 1) {
-        const mean = el('span', 'tree-mean', formatDuration(node.t / model.requests));
-        mean.title = 'mean per request';
-        row.appendChild(mean);
-      }
-      row.appendChild(el('span', 'tree-pct', formatPct(share)));
-      row.appendChild(meter('tree-bar', share));
-      row.appendChild(el('span', 'tree-name', node.frame.name));
-      row.appendChild(el('span', 'tree-loc', frameLocation(node.frame)));
-      wrap.appendChild(row);
-      nodeOf.set(wrap, node);
-      return wrap;
-    }
-
-    function childBox(wrap) {
-      const last = wrap.lastElementChild;
-      return last && last.classList.contains('tree-children') ? last : null;
-    }
-
-    function appendChildren(box, node, start) {
-      const frag = document.createDocumentFragment();
-      const end = Math.min(node.children.length, start + TREE_CHUNK);
-      for (let i = start; i < end; i += 1) frag.appendChild(makeTreeNode(node.children[i]));
-      if (end < node.children.length) {
-        const rest = node.children.length - end;
-        const more = el('button', 'tree-more', 'Show ' + Math.min(rest, TREE_CHUNK) + ' more (' + rest + ' remaining)');
-        more.type = 'button';
-        more.dataset.start = String(end);
-        frag.appendChild(more);
-      }
-      box.appendChild(frag);
-    }
-
-    function setExpanded(wrap, expanded) {
-      const btn = wrap.firstElementChild.querySelector('.tree-toggle');
-      if (!btn) return;
-      const node = nodeOf.get(wrap);
-      btn.setAttribute('aria-expanded', expanded ? 'true' : 'false');
-      btn.setAttribute('aria-label', (expanded ? 'Collapse ' : 'Expand ') + node.frame.name);
-    }
-
-    function expand(wrap) {
-      const node = nodeOf.get(wrap);
-      if (!node || !node.children.length || childBox(wrap)) return;
-      const box = el('div', 'tree-children');
-      appendChildren(box, node, 0);
-      wrap.appendChild(box);
-      setExpanded(wrap, true);
-    }
-
-    function collapse(wrap) {
-      const box = childBox(wrap);
-      if (box) box.remove();
-      setExpanded(wrap, false);
-    }
-
-    function collapseAll() {
-      const rootWrap = container.firstElementChild;
-      container.querySelectorAll('.tree-row.is-hot').forEach((r) => r.classList.remove('is-hot'));
-      if (rootWrap) collapse(rootWrap);
-    }
-
-    function expandHotPath(scroll) {
-      let wrap = container.firstElementChild;
-      if (!wrap || !model) return;
-      container.querySelectorAll('.tree-row.is-hot').forEach((r) => r.classList.remove('is-hot'));
-      expand(wrap);
-      let node = model.root;
-      while (node.depth < HOT_MAX_DEPTH) {
-        const hot = node.children[0];
-        const box = childBox(wrap);
-        if (!hot || !box || hot.t < HOT_THRESHOLD * model.total || model.total <= 0) break;
-        wrap = box.firstElementChild;
-        wrap.firstElementChild.classList.add('is-hot');
-        expand(wrap);
-        node = hot;
-      }
-      if (scroll) wrap.firstElementChild.scrollIntoView({ block: 'nearest' });
-    }
-
-    container.addEventListener('click', function (ev) {
-      const more = ev.target.closest('.tree-more');
-      if (more) {
-        const box = more.parentElement;
-        const node = nodeOf.get(box.parentElement);
-        more.remove();
-        appendChildren(box, node, Number(more.dataset.start));
-        return;
-      }
-      const row = ev.target.closest('.tree-row');
-      if (!row) return;
-      if (!ev.target.closest('.tree-toggle') && selectingIn(row)) return;
-      const wrap = row.parentElement;
-      if (childBox(wrap)) collapse(wrap);
-      else expand(wrap);
-    });
-
-    byId(prefix + '-expand-hot').addEventListener('click', () => expandHotPath(true));
-    byId(prefix + '-collapse-all').addEventListener('click', collapseAll);
-
-    return {
-      setModel: function (m) {
-        model = m;
-        nodeOf = new WeakMap();
-        container.replaceChildren(makeTreeNode(model.root));
-        container.scrollTop = 0;
-        expandHotPath(false);
-      },
-    };
-  }
-
-  /* ---- Hot functions table ----------------------------------------- */
-
-  function compareBy(key, dir) {
-    const sign = dir === 'asc' ? 1 : -1;
-    return function (a, b) {
-      let d;
-      if (key === 'name' || key === 'location') d = a[key].localeCompare(b[key]);
-      else d = a[key] - b[key];
-      if (d !== 0) return d * sign;
-      return a.index - b.index;
-    };
-  }
-
-  function HotspotTable(tableId, infoId, withCaptures) {
-    const table = byId(tableId);
-    const tbody = table.tBodies[0];
-    const info = byId(infoId);
-    const cols = withCaptures ? 7 : 6;
-    let rows = [];
-    let capturesTotal = 0;
-    const state = { key: 'self', dir: 'desc' };
-
-    function rowFor(h) {
-      const tr = el('tr', 'hotspot-row' + (h.frame.app ? '' : ' is-lib'));
-      tr.dataset.name = h.name;
-      const nameCell = el('td', 'col-name');
-      nameCell.appendChild(el('span', 'fn', h.name));
-      if (!h.frame.app) nameCell.appendChild(el('span', 'badge', 'lib'));
-      tr.appendChild(nameCell);
-      const loc = el('td', 'col-loc loc', h.location);
-      if (h.location) loc.title = h.location;
-      tr.appendChild(loc);
-      const perReq = capturesTotal > 1 ? ' · ' : '';
-      tr.appendChild(numCell(formatDuration(h.self), '',
-        perReq ? 'summed over all captures' + perReq + formatDuration(h.self / capturesTotal) + ' per request' : ''));
-      tr.appendChild(numCell(formatDuration(h.total), '',
-        perReq ? 'summed over all captures' + perReq + formatDuration(h.total / capturesTotal) + ' per request' : ''));
-      const selfCell = el('td', 'col-share');
-      selfCell.appendChild(shareBar(h.selfShare, 'share-self'));
-      tr.appendChild(selfCell);
-      const totalCell = el('td', 'col-share');
-      totalCell.appendChild(shareBar(h.totalShare, 'share-total'));
-      tr.appendChild(totalCell);
-      if (withCaptures) {
-        const seen = isNum(h.captures) ? 'in ' + formatCount(h.captures) + ' captures' : '—';
-        tr.appendChild(numCell(seen, 'seen', capturesTotal > 0 && isNum(h.captures)
-          ? formatPct(h.captures / capturesTotal) + ' of ' + formatCount(capturesTotal) + ' captures' : ''));
-      }
-      return tr;
-    }
-
-    function render() {
-      const sorted = rows.slice().sort(compareBy(state.key, state.dir));
-      const frag = document.createDocumentFragment();
-      sorted.forEach((h) => frag.appendChild(rowFor(h)));
-      if (!sorted.length) frag.appendChild(emptyRow(cols, 'No samples were recorded.'));
-      tbody.replaceChildren(frag);
-      table.querySelectorAll('button.sort').forEach(function (btn) {
-        const th = btn.closest('th');
-        const active = btn.dataset.key === state.key;
-        th.setAttribute('aria-sort', active ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none');
-      });
-    }
-
-    table.tHead.addEventListener('click', function (ev) {
-      const btn = ev.target.closest('button.sort');
-      if (!btn) return;
-      const key = btn.dataset.key;
-      if (key === state.key) {
-        state.dir = state.dir === 'asc' ? 'desc' : 'asc';
-      } else {
-        state.key = key;
-        state.dir = key === 'name' || key === 'location' ? 'asc' : 'desc';
-      }
-      render();
-    });
-
-    return {
-      setData: function (hotspots, captures) {
-        const all = arr(hotspots).filter(isObj);
-        capturesTotal = num(captures);
-        rows = all.slice(0, HOTSPOT_LIMIT).map(function (h, index) {
-          const frame = frameAtIndex(h.f);
-          return {
-            index: index, frame: frame, name: frame.name, location: frameLocation(frame),
-            self: num(h.self_s), total: num(h.total_s),
-            selfShare: num(h.self_share), totalShare: num(h.total_share),
-            captures: isNum(h.captures) ? h.captures : null,
-          };
-        });
-        state.key = 'self';
-        state.dir = 'desc';
-        info.textContent = all.length > rows.length
-          ? 'Top ' + rows.length + ' of ' + formatCount(all.length) + ' functions by self time'
-          : formatCount(rows.length) + ' functions by self time';
-        render();
-      },
-    };
-  }
-
   /* ---- Memory sites ------------------------------------------------- */
-
-  function frameLine(tag, frame) {
-    const item = el(tag, 'frame-line');
-    item.appendChild(el('span', 'fn', frame.name));
-    const loc = frameLocation(frame);
-    if (loc) item.appendChild(el('span', 'loc', loc));
-    return item;
-  }
-
-  function siteRow(site, maxBytes) {
-    const frames = arr(site.stack).map(normFrame);
-    const top = frames[0] || normFrame({ name: '(unknown)' });
-    const tr = el('tr', 'site-row');
-    tr.dataset.name = top.name;
-    const bytesCell = el('td', 'col-num');
-    bytesCell.appendChild(el('span', 'site-bytes', formatBytes(site.bytes)));
-    bytesCell.appendChild(meter('share-bar', maxBytes > 0 ? num(site.bytes) / maxBytes : 0));
-    tr.appendChild(bytesCell);
-    tr.appendChild(numCell(formatCount(site.count)));
-    tr.appendChild(numCell(isNum(site.captures) ? 'in ' + formatCount(site.captures) : '—'));
-    const where = el('td', 'site-where');
-    const details = el('details', 'site-stack');
-    details.appendChild(frameLine('summary', top));
-    const list = el('ol', 'stack');
-    frames.forEach((f) => list.appendChild(frameLine('li', f)));
-    if (!frames.length) list.appendChild(el('li', 'muted', 'No stack recorded.'));
-    details.appendChild(list);
-    where.appendChild(details);
-    tr.appendChild(where);
-    return tr;
-  }
 
   function renderMemory(route) {
     const sites = arr(route.raw.memory_sites).filter(isObj).slice(0, SITE_LIMIT);
@@ -896,10 +165,7 @@
       tbody.replaceChildren();
       return;
     }
-    const maxBytes = sites.reduce((m, s) => Math.max(m, num(s.bytes)), 0);
-    const frag = document.createDocumentFragment();
-    sites.forEach((s) => frag.appendChild(siteRow(s, maxBytes)));
-    tbody.replaceChildren(frag);
+    tbody.replaceChildren(PK.siteRows(sites, true));
   }
 
   /* ---- Latency histograms ------------------------------------------- */
@@ -1039,10 +305,7 @@
 
   function renderHeader() {
     const totals = isObj(DATA.totals) ? DATA.totals : {};
-    if (DATA.title) {
-      byId('report-title').textContent = String(DATA.title);
-      document.title = String(DATA.title);
-    }
+    PK.showTitle(DATA.title);
     const parts = [];
     const captures = isNum(totals.captures) ? totals.captures : ROUTES.reduce((n, r) => n + num(r.raw.captures), 0);
     parts.push(formatCount(captures) + ' captures');
@@ -1149,10 +412,7 @@
       const f = document.createDocumentFragment();
       order.forEach((route) => f.appendChild(route.row));
       tbody.appendChild(f);
-      table.querySelectorAll('button.sort').forEach(function (btn) {
-        const active = btn.dataset.key === state.key;
-        btn.closest('th').setAttribute('aria-sort', active ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none');
-      });
+      PK.markSorted(table, state);
     }
 
     function applyFilter() {
@@ -1166,18 +426,10 @@
       info.textContent = q ? 'Showing ' + shown + ' of ' + ROUTES.length + ' routes.' : '';
     }
 
-    table.tHead.addEventListener('click', function (ev) {
-      const btn = ev.target.closest('button.sort');
-      if (!btn || !(btn.dataset.key in ROUTE_SORT)) return;
-      const key = btn.dataset.key;
-      if (key === state.key) {
-        state.dir = state.dir === 'asc' ? 'desc' : 'asc';
-      } else {
-        state.key = key;
-        state.dir = key === 'route' ? 'asc' : 'desc';
-      }
-      render();
-    });
+    PK.onSortClick(table, state, function (key) {
+      if (!(key in ROUTE_SORT)) return null;
+      return key === 'route' ? 'asc' : 'desc';
+    }, render);
 
     tbody.addEventListener('click', function (ev) {
       const row = ev.target.closest('tr.route-row');
@@ -1218,7 +470,7 @@
     const maxAbs = rows.reduce((m, f) => Math.max(m, Math.abs(num(f.delta_s))), 0);
     const frag = document.createDocumentFragment();
     rows.forEach(function (f) {
-      const frame = frameAtIndex(f.f);
+      const frame = frameAt(f.f);
       const before = num(f.base_self_s);
       const after = num(f.new_self_s);
       const delta = isNum(f.delta_s) ? f.delta_s : after - before;
@@ -1577,9 +829,9 @@
   }
 
   function setupDrilldown() {
-    view.routeFlame = FlameView('route-flame', {});
-    view.captureFlame = FlameView('capture-flame', {});
-    view.diffFlame = FlameView('diff-flame', {
+    view.routeFlame = PK.FlameGraph('route-flame');
+    view.captureFlame = PK.FlameGraph('capture-flame');
+    view.diffFlame = PK.FlameGraph('diff-flame', {
       color: (node) => node.color,
       tooltip: diffTooltip,
       decorate: function (div, node) {
@@ -1587,10 +839,12 @@
         div.classList.add('diff-' + node.diff);
       },
     });
-    view.routeTree = TreeView('route-tree');
-    view.captureTree = TreeView('capture-tree');
-    view.routeHotspots = HotspotTable('route-hotspots', 'route-hotspots-info', true);
-    view.captureHotspots = HotspotTable('capture-hotspots', 'capture-hotspots-info', false);
+    view.routeTree = PK.CallTree('route-tree');
+    view.captureTree = PK.CallTree('capture-tree');
+    const hotspots = { allLabel: ' functions by self time', limit: HOTSPOT_LIMIT, frameAt: (f) => frameAt(f) };
+    view.routeHotspots = PK.HotspotTable('route-hotspots',
+      Object.assign({ info: 'route-hotspots-info', withCaptures: true }, hotspots));
+    view.captureHotspots = PK.HotspotTable('capture-hotspots', Object.assign({ info: 'capture-hotspots-info' }, hotspots));
 
     byId('drilldown-close').addEventListener('click', closeDrilldown);
     byId('capture-back').addEventListener('click', closeCapture);
@@ -1607,37 +861,17 @@
       const target = byId(btn.dataset.target);
       if (target && !target.hidden) target.scrollIntoView({ block: 'start', behavior: 'smooth' });
     });
-    document.addEventListener('keydown', function (ev) {
-      if (ev.key !== 'Escape' || ev.target.closest('input, select, textarea')) return;
-      flameViews.forEach((f) => f.escape());
-    });
     window.addEventListener('hashchange', () => applyHash(true));
   }
 
   /* ---- Boot -------------------------------------------------------- */
 
-  function loadData() {
-    const script = byId('profiler-kit-data');
-    const data = JSON.parse(script ? script.textContent : 'null');
-    if (!isObj(data)) throw new Error('the embedded report data is empty');
-    return data;
-  }
-
-  function init() {
-    tooltip.box = byId('flame-tooltip');
-    try {
-      DATA = loadData();
-    } catch (err) {
-      showMessage('Could not read the report data: ' + (err && err.message ? err.message : err), 'error');
-      return;
-    }
-    if (DATA.version !== 1) {
-      showMessage('This report uses data format version ' + DATA.version + '; this viewer was written for version 1.');
-    }
+  function renderReport(data) {
+    DATA = data;
     if (DATA.kind !== undefined && DATA.kind !== 'aggregate') {
-      showMessage('This data is of kind "' + String(DATA.kind) + '", not an aggregate report.');
+      PK.showMessage('This data is of kind "' + String(DATA.kind) + '", not an aggregate report.');
     }
-    FRAMES = arr(DATA.frames).map(normFrame);
+    frameAt = PK.frameTable(DATA.frames);
     ROUTES = arr(DATA.routes).filter(isObj).map(normRoute);
     ROUTES.forEach(function (r) {
       if (!routeByKey.has(r.key)) routeByKey.set(r.key, r);
@@ -1650,6 +884,5 @@
     runStep('route from the address', () => applyHash(true));
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
-  else init();
+  PK.boot('report data', renderReport);
 })();
