@@ -116,16 +116,20 @@ class SamplerHub:
 
     def add(self, target: SampleTarget) -> None:
         self._targets[id(target)] = target
-        if not self._running or self._pid != os.getpid():
+        if not self._running:
             self._start()
 
     def remove(self, target: SampleTarget) -> None:
         self._targets.pop(id(target), None)
 
+    def after_fork_in_child(self) -> None:
+        """The parent's sampler thread does not exist in a forked child."""
+        self._lock = threading.Lock()
+        self._pid, self._running, self._saved_switch = os.getpid(), False, None
+        self._targets = {}
+
     def _start(self) -> None:
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's thread does not exist here
-                self._pid, self._running, self._saved_switch = os.getpid(), False, None
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="profiler-kit-sampler", daemon=True).start()
@@ -195,3 +199,5 @@ class SamplerHub:
 
 hub = SamplerHub()
 """The process-wide hub."""
+
+os.register_at_fork(after_in_child=hub.after_fork_in_child)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler_kit import gcwatch
+from profiler_kit import memory as memory_module
 from profiler_kit.config import Settings, load_settings
 from profiler_kit.cpu import encode_session, session_from_records
 from profiler_kit.errors import MemoryBusyError
@@ -290,8 +291,14 @@ class RequestRecorder:
             cpu_s = thread_cpu_s + extra["threadpool_cpu_s"]
         memory: MemorySummary | None = None
         if tracker_path is not None:
+            # Hold the process's memray lease while reading the file: a tracker
+            # started meanwhile would record this summarising as the next
+            # request's allocations (measured: captures grew 18 -> 1.35M
+            # allocations under load). Requests wanting memory meanwhile are
+            # captured without it and counted as memory.busy.
             try:
-                memory = summarise(tracker_path, drop_outer=self._memory_outer)
+                with memory_module.memray_lock:
+                    memory = summarise(tracker_path, drop_outer=self._memory_outer)
             finally:
                 _remove(tracker_path)
         route = facts["route"]

@@ -7,7 +7,6 @@ the whole body, streamed or not, has been sent.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -60,8 +59,10 @@ class ProfilerMiddleware:
         def recording_start_response(
             status_line: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            with contextlib.suppress(ValueError):
-                status.append(int(status_line.split(" ", 1)[0]))
+            try:  # noqa: SIM105 - contextlib.suppress costs a microsecond per request
+                status.append(int(status_line[:3]))
+            except ValueError:
+                pass
             if exc_info is None:
                 return start_response(status_line, headers)
             return start_response(status_line, headers, exc_info)

@@ -2,7 +2,7 @@
  * the aggregate report (aggregate.js): formatting, DOM helpers, the frame model
  * and colours, the flame graph, the lazy call tree and the hot-functions table.
  *
- * It is inlined ahead of the page's own script, in the same <script> element,
+ * It is inlined ahead of the page's own script, in the same script element,
  * and defines one global: the frozen namespace window.ProfilerKit.
  * Vanilla JS, no dependencies, no network. Every data string is inserted as
  * text (textContent / data-* attributes / title), never parsed as HTML. */
