@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,11 +64,12 @@ class RouteAggregate:
     cpu_total: float = 0.0
     gc_total: float = 0.0
     peak_memory_max: int | None = None
-    durations: list[float] = field(default_factory=list)
+    durations: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes a capture
     stack_weights: dict[tuple[int, ...], float] = field(default_factory=dict)
     frame_captures: Counter[int] = field(default_factory=Counter)
     memory_sites: dict[tuple[Frame, ...], list[int]] = field(default_factory=dict)
     slowest: list[tuple[float, str, int]] = field(default_factory=list)  # min-heap
+    _sorted: list[float] | None = field(default=None, repr=False)
 
     def add(self, capture: Capture, source: int, table: FrameTable) -> None:
         """Fold one capture in; a payload that cannot be decoded raises ``ValueError``
@@ -122,7 +124,9 @@ class RouteAggregate:
         return tree
 
     def sorted_durations(self) -> list[float]:
-        return sorted(self.durations)
+        if self._sorted is None or len(self._sorted) != len(self.durations):
+            self._sorted = sorted(self.durations)
+        return self._sorted
 
     def slowest_first(self) -> list[tuple[float, str, int]]:
         return sorted(self.slowest, reverse=True)
@@ -163,15 +167,17 @@ def aggregate(
     count. Store-level errors (a corrupt file) propagate as ``StoreError``.
     """
     result = Aggregate(table=table if table is not None else FrameTable(), sources=list(stores))
-    seen: set[str] = set()
+    # Ids are unique within one store; only several stores need remembering them.
+    seen: set[str] | None = set() if len(stores) > 1 else None
     for source, path in enumerate(stores):
         with open_store(path, create=False) as store:
             for capture in store.iter_captures(selection):
                 if on_capture is not None:
                     on_capture()
-                if capture.id in seen:
-                    continue
-                seen.add(capture.id)
+                if seen is not None:
+                    if capture.id in seen:
+                        continue
+                    seen.add(capture.id)
                 _fold(result, capture, source)
     return result
 
