@@ -10,8 +10,6 @@ captures, and the call tree is built once at the end. Nothing here renders.
 from __future__ import annotations
 
 import heapq
-import math
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 
 from profiler_kit.calltree import CallTree, FrameTable
 from profiler_kit.cpu import CpuProfile, decode_profile
+from profiler_kit.durations import DurationSummary, percentile
 from profiler_kit.memory import MemorySummary, decode_summary
 from profiler_kit.record import Capture
 from profiler_kit.store import Selection, open_store
@@ -42,16 +41,6 @@ def is_error(capture: Capture) -> bool:
     return bool(capture.exit_code)
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (0-100) of already sorted values."""
-    if not ordered:
-        return 0.0
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 @dataclass
 class RouteAggregate:
     """Everything kept about one route while streaming."""
@@ -64,12 +53,11 @@ class RouteAggregate:
     cpu_total: float = 0.0
     gc_total: float = 0.0
     peak_memory_max: int | None = None
-    durations: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes a capture
+    wall: DurationSummary = field(default_factory=DurationSummary)
     stack_weights: dict[tuple[int, ...], float] = field(default_factory=dict)
     frame_captures: Counter[int] = field(default_factory=Counter)
     memory_sites: dict[tuple[Frame, ...], list[int]] = field(default_factory=dict)
     slowest: list[tuple[float, str, int]] = field(default_factory=list)  # min-heap
-    _sorted: list[float] | None = field(default=None, repr=False)
 
     def add(self, capture: Capture, source: int, table: FrameTable) -> None:
         """Fold one capture in; a payload that cannot be decoded raises ``ValueError``
@@ -84,7 +72,7 @@ class RouteAggregate:
         self.errors += is_error(capture)
         self.cpu_total += capture.cpu_s
         self.gc_total += gc_s
-        self.durations.append(capture.wall_s)
+        self.wall.add(capture.wall_s)
         if capture.peak_memory is not None:
             self.peak_memory_max = max(self.peak_memory_max or 0, capture.peak_memory)
         entry = (capture.wall_s, capture.id, source)
@@ -123,10 +111,13 @@ class RouteAggregate:
             tree.add_stack(stack, seconds)
         return tree
 
+    @property
+    def durations(self) -> list[float]:
+        """Every duration while the route is small enough to keep them exactly."""
+        return self.wall.values()
+
     def sorted_durations(self) -> list[float]:
-        if self._sorted is None or len(self._sorted) != len(self.durations):
-            self._sorted = sorted(self.durations)
-        return self._sorted
+        return self.wall.values()
 
     def slowest_first(self) -> list[tuple[float, str, int]]:
         return sorted(self.slowest, reverse=True)

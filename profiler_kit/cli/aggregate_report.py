@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from profiler_kit.aggregate import Aggregate, aggregate, count_selected, percentile
+from profiler_kit.aggregate import Aggregate, aggregate, count_selected
 from profiler_kit.calltree import FrameTable
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.report.aggregate_data import aggregate_report_data
@@ -86,11 +86,10 @@ def overview_table(result: Aggregate, rows: int = OVERVIEW_ROWS) -> str:
     body = []
     routes = sorted(
         result.routes.values(),
-        key=lambda r: percentile(r.sorted_durations(), 95),
+        key=lambda r: r.wall.quantile(95),
         reverse=True,
     )
     for route in routes[:rows]:
-        durations = route.sorted_durations()
         count = route.captures or 1
         key = route.key if len(route.key) <= 48 else route.key[:47] + "…"
         body.append(
@@ -98,9 +97,9 @@ def overview_table(result: Aggregate, rows: int = OVERVIEW_ROWS) -> str:
                 key,
                 f"{route.captures:,}",
                 f"{100 * route.errors / count:.1f}",
-                format_seconds(percentile(durations, 50)),
-                format_seconds(percentile(durations, 95)),
-                format_seconds(percentile(durations, 99)),
+                format_seconds(route.wall.quantile(50)),
+                format_seconds(route.wall.quantile(95)),
+                format_seconds(route.wall.quantile(99)),
                 format_seconds(route.cpu_total / count),
             )
         )

@@ -8,14 +8,13 @@ by ``aggregate.html.j2``. Trees are pruned to what can be seen (nodes under
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.aggregate import Aggregate, RouteAggregate, percentile
+from profiler_kit.aggregate import Aggregate, RouteAggregate
 from profiler_kit.calltree import CallNode, CallTree, FrameTable
 from profiler_kit.cpu import decode_profile
 from profiler_kit.errors import CaptureNotFoundError
@@ -40,7 +39,7 @@ def aggregate_report_data(
     table = current.table
     routes = sorted(
         current.routes.values(),
-        key=lambda r: (percentile(r.sorted_durations(), 95), r.captures),
+        key=lambda r: (r.wall.quantile(95), r.captures),
         reverse=True,
     )
     data_routes = []
@@ -93,7 +92,7 @@ def _iso(moment: float | None) -> str | None:
 
 
 def _route(route: RouteAggregate, source: Aggregate) -> dict[str, Any]:
-    durations = route.sorted_durations()
+    wall = route.wall
     tree = route.tree(source.table)
     count = route.captures or 1
     return {
@@ -103,15 +102,15 @@ def _route(route: RouteAggregate, source: Aggregate) -> dict[str, Any]:
         "captures": route.captures,
         "errors": route.errors,
         "error_rate": route.errors / count,
-        "p50_s": percentile(durations, 50),
-        "p95_s": percentile(durations, 95),
-        "p99_s": percentile(durations, 99),
-        "mean_s": sum(durations) / count,
-        "max_s": durations[-1] if durations else 0.0,
+        "p50_s": wall.quantile(50),
+        "p95_s": wall.quantile(95),
+        "p99_s": wall.quantile(99),
+        "mean_s": wall.total / count,
+        "max_s": wall.maximum,
         "cpu_mean_s": route.cpu_total / count,
         "gc_mean_s": route.gc_total / count,
         "peak_memory_max": route.peak_memory_max,
-        "histogram": histogram(durations),
+        "histogram": wall.histogram(HISTOGRAM_BINS),
         "tree": tree_data(tree.root, tree.total * MIN_NODE_SHARE),
         "hotspots": _hotspots(tree, HOTSPOT_ROWS, route.frame_captures),
         "memory_sites": _memory_sites(route),
@@ -122,22 +121,6 @@ def _route(route: RouteAggregate, source: Aggregate) -> dict[str, Any]:
         ],
         "diff": None,
     }
-
-
-def histogram(ordered: list[float], bins: int = HISTOGRAM_BINS) -> dict[str, list[float]]:
-    """Counts in log-spaced bins between the fastest and slowest duration."""
-    if not ordered:
-        return {"edges": [], "counts": []}
-    low, high = max(ordered[0], 1e-6), max(ordered[-1], 1e-6)
-    if high <= low:
-        return {"edges": [low, high], "counts": [len(ordered)]}
-    ratio = math.log(high / low)
-    edges = [low * math.exp(ratio * i / bins) for i in range(bins + 1)]
-    counts = [0] * bins
-    for value in ordered:
-        index = int(bins * math.log(max(value, low) / low) / ratio)
-        counts[min(index, bins - 1)] += 1
-    return {"edges": edges, "counts": [float(c) for c in counts]}
 
 
 def _hotspots(
@@ -200,13 +183,13 @@ def _capture_view(
 def _route_diff(current: RouteAggregate, base: RouteAggregate, table: FrameTable) -> dict[str, Any]:
     now_tree, base_tree = current.tree(table), base.tree(table)
     now_n, base_n = current.captures or 1, base.captures or 1
-    base_durations = base.sorted_durations()
+    base_wall = base.wall
     floor = max(now_tree.total / now_n, base_tree.total / base_n) * MIN_NODE_SHARE
     return {
         "baseline_captures": base.captures,
-        "baseline_p50_s": percentile(base_durations, 50),
-        "baseline_p95_s": percentile(base_durations, 95),
-        "baseline_mean_s": sum(base_durations) / base_n,
+        "baseline_p50_s": base_wall.quantile(50),
+        "baseline_p95_s": base_wall.quantile(95),
+        "baseline_mean_s": base_wall.total / base_n,
         "tree": _diff_tree(now_tree.root, base_tree.root, now_n, base_n, floor),
         "functions": _function_changes([(now_tree, now_n)], [(base_tree, base_n)]),
     }
@@ -274,16 +257,16 @@ def _diff(current: Aggregate, baseline: Aggregate, labels: tuple[str, str]) -> d
         base = baseline.routes.get(key)
         if base is None:
             continue
-        now_d, base_d = route.sorted_durations(), base.sorted_durations()
-        base_p50 = percentile(base_d, 50)
+        now_w, base_w = route.wall, base.wall
+        base_p50, new_p50 = base_w.quantile(50), now_w.quantile(50)
         rows.append(
             {
                 "key": key,
                 "base_p50_s": base_p50,
-                "new_p50_s": percentile(now_d, 50),
-                "base_p95_s": percentile(base_d, 95),
-                "new_p95_s": percentile(now_d, 95),
-                "ratio_p50": percentile(now_d, 50) / base_p50 if base_p50 else None,
+                "new_p50_s": new_p50,
+                "base_p95_s": base_w.quantile(95),
+                "new_p95_s": now_w.quantile(95),
+                "ratio_p50": new_p50 / base_p50 if base_p50 else None,
                 "base_captures": base.captures,
                 "new_captures": route.captures,
             }
