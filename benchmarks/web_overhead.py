@@ -57,6 +57,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from profiler_kit.report.aggregate_data import short_file
+
 APPS = Path(__file__).resolve().parent / "apps"
 ROOT = APPS.parent.parent
 # The source tree, as setuptools maps it into the package (see pyproject.toml).
@@ -711,10 +713,8 @@ def summarise_profile(raw: str, top: int) -> None:
             match = _FRAME.match(frame)
             if match:
                 file = match["file"]
-                for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
-                    if marker in file:
-                        file = file.split(marker, 1)[1]
-                        break
+                repo = f"{ROOT}/"
+                file = file[len(repo) :] if file.startswith(repo) else short_file(file)
                 names.append(f"{match['func']} ({file})")
                 line = f"{match['func']} ({file}:{match['line'] or '?'})"
             else:
