@@ -11,13 +11,20 @@ just sent a request must wait for them::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from profiler_kit.errors import StoreError
 from profiler_kit.store import CaptureSummary, open_store
 
-__all__ = ["read_captures", "wait_for_captures"]
+__all__ = [
+    "cpu_blob",
+    "frame_string",
+    "memory_blob",
+    "read_captures",
+    "stored_texts",
+    "wait_for_captures",
+]
 
 
 def read_captures(
@@ -58,3 +65,69 @@ def wait_for_captures(
             return read_captures(store, where)
         time.sleep(0.05)
     return found
+
+
+def frame_string(name: str, file: str = "/app/views.py", line: int = 10) -> str:
+    """A frame as stored profiles name it: function, file and first line joined by NULs."""
+    return f"{name}\x00{file}\x00{line}"
+
+
+def cpu_blob(records: list[tuple[list[str], float]], *, start_time: float = 0.0) -> bytes:
+    """A stored CPU profile made of (root-first stack of frame strings, seconds) samples.
+
+    Lets tests build captures whose hotspots and totals are known exactly.
+    """
+    from profiler_kit.cpu import encode_session, session_from_records
+
+    total = sum(seconds for _, seconds in records)
+    session = session_from_records(
+        records, start_time=start_time, duration=total, interval=0.001, cpu_time=total
+    )
+    return encode_session(session)
+
+
+def memory_blob(sites: Sequence[tuple[int, int, list[tuple[str, str, int]]]]) -> bytes:
+    """A stored memory summary with these (bytes, count, innermost-first stack) top sites."""
+    from profiler_kit.memory import AllocationSite, MemorySummary, encode_summary
+
+    summary = MemorySummary(
+        peak_bytes=max((b for b, _, _ in sites), default=0),
+        total_bytes=sum(b for b, _, _ in sites),
+        allocations=sum(c for _, c, _ in sites),
+        leaked_bytes=0,
+        leaked_allocations=0,
+        top_sites=[AllocationSite(b, c, list(stack)) for b, c, stack in sites],
+    )
+    return encode_summary(summary)
+
+
+def stored_texts(store: Path, capture_id: str) -> dict[str, list[str]]:
+    """Every column of a capture's raw row as text, compressed payloads decompressed too.
+
+    For privacy assertions: a secret that appears in none of these texts is
+    not stored anywhere in the capture.
+    """
+    import contextlib
+    import sqlite3
+    import zlib
+
+    db = sqlite3.connect(f"file:{Path(store).absolute()}?mode=ro", uri=True)
+    try:
+        cursor = db.execute("SELECT * FROM captures WHERE id = ?", (capture_id,))
+        names = [description[0] for description in cursor.description]
+        row = cursor.fetchone()
+    finally:
+        db.close()
+    if row is None:
+        raise KeyError(capture_id)
+    texts: dict[str, list[str]] = {}
+    for name, value in zip(names, row, strict=True):
+        if value is None:
+            texts[name] = []
+        elif isinstance(value, bytes):
+            texts[name] = [value.decode("latin-1")]
+            with contextlib.suppress(zlib.error):  # not every blob is a compressed payload
+                texts[name].append(zlib.decompress(value).decode("utf-8", "replace"))
+        else:
+            texts[name] = [str(value)]
+    return texts

@@ -18,19 +18,15 @@ from typing import Any
 import pytest
 
 from profiler_kit.aggregate import route_key
-from profiler_kit.cpu import encode_session, session_from_records
 from profiler_kit.ids import new_capture_id
 from profiler_kit.record import Capture
 from profiler_kit.store import open_store
+from profiler_kit.testing import cpu_blob
+from profiler_kit.testing import frame_string as frame
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
 Records = list[tuple[list[str], float]]
-
-
-def frame(name: str, file: str = "/app/views.py", line: int = 10) -> str:
-    """A pyinstrument frame identifier: name, file and line joined by NULs."""
-    return f"{name}\x00{file}\x00{line}"
 
 
 HANDLER = frame("handler", "/app/views.py", 10)
@@ -39,15 +35,6 @@ PLANTED = frame("planted_slow", "/app/slow.py", 7)
 JOB = frame("nightly_main", "/app/jobs/nightly.py", 1)
 
 _sequence = itertools.count()
-
-
-def cpu_blob(records: Records) -> bytes:
-    """The stored CPU profile of a list of (root-first stack, seconds) samples."""
-    total = sum(seconds for _, seconds in records)
-    session = session_from_records(
-        records, start_time=T0, duration=total, interval=0.001, cpu_time=total
-    )
-    return encode_session(session)
 
 
 def make_capture(

@@ -17,21 +17,16 @@ import pytest
 
 from profiler_kit.aggregate import SLOWEST_KEPT, aggregate, percentile, route_key
 from profiler_kit.calltree import FrameTable
-from profiler_kit.cpu import encode_session, session_from_records
 from profiler_kit.ids import new_capture_id
-from profiler_kit.memory import AllocationSite, MemorySummary, encode_summary
 from profiler_kit.record import Capture
 from profiler_kit.store import Selection, open_store
+from profiler_kit.testing import cpu_blob, memory_blob
+from profiler_kit.testing import frame_string as frame
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
 Records = list[tuple[list[str], float]]
 Site = tuple[int, int, list[tuple[str, str, int]]]
-
-
-def frame(name: str, file: str = "/app/views.py", line: int = 10) -> str:
-    """A pyinstrument frame identifier: name, file and line joined by NULs."""
-    return f"{name}\x00{file}\x00{line}"
 
 
 HANDLER = frame("handler", "/app/views.py", 10)
@@ -40,28 +35,6 @@ RENDER = frame("render", "/app/views.py", 30)
 HELPER = frame("helper", "/app/util.py", 3)
 
 _sequence = itertools.count()
-
-
-def cpu_blob(records: Records) -> bytes:
-    """The stored CPU profile of a list of (root-first stack, seconds) samples."""
-    total = sum(seconds for _, seconds in records)
-    session = session_from_records(
-        records, start_time=T0, duration=total, interval=0.001, cpu_time=total
-    )
-    return encode_session(session)
-
-
-def memory_blob(sites: Sequence[Site]) -> bytes:
-    """The stored memory summary with these (bytes, count, stack) top sites."""
-    summary = MemorySummary(
-        peak_bytes=max((b for b, _, _ in sites), default=0),
-        total_bytes=sum(b for b, _, _ in sites),
-        allocations=sum(c for _, c, _ in sites),
-        leaked_bytes=0,
-        leaked_allocations=0,
-        top_sites=[AllocationSite(b, c, list(stack)) for b, c, stack in sites],
-    )
-    return encode_summary(summary)
 
 
 def make_capture(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import sqlite3
 import zlib
@@ -10,6 +9,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from profiler_kit.testing import stored_texts
 
 NewId = Callable[[], int]
 SERVER_KINDS = ("gunicorn", "uvicorn")
@@ -20,18 +21,6 @@ def server(request: pytest.FixtureRequest, django_servers: Any) -> Iterator[Any]
     env = {"PROFILER_KIT_SAMPLE_RATE": "1", "PROFILER_KIT_MAX_CAPTURES_PER_MINUTE": "100000"}
     with django_servers.start(request.param, env) as started:
         yield started
-
-
-def _texts(value: object) -> list[str]:
-    """A column's value as text, and for a blob its zlib-decompressed text too."""
-    if value is None:
-        return []
-    if isinstance(value, bytes):
-        texts = [value.decode("latin-1")]
-        with contextlib.suppress(zlib.error):
-            texts.append(zlib.decompress(value).decode("utf-8", "replace"))
-        return texts
-    return [str(value)]
 
 
 def test_query_cookie_and_authorization_values_are_not_stored(server: Any, new_id: NewId) -> None:
@@ -60,8 +49,8 @@ def test_query_cookie_and_authorization_values_are_not_stored(server: Any, new_i
     assert "pkt_private_view_work" in decompressed
     leaks = {
         (column, needle)
-        for column in row.keys()  # noqa: SIM118 - sqlite3.Row needs keys()
-        for text in _texts(row[column])
+        for column, texts in stored_texts(server.store, capture.id).items()
+        for text in texts
         for needle in needles
         if needle in text
     }

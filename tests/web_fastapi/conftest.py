@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-import sqlite3
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,7 @@ from profiler_kit.capture_view import CaptureView
 from profiler_kit.config import ENV_PREFIX, Settings
 from profiler_kit.record import Capture
 from profiler_kit.store import CaptureSummary, open_store
-from profiler_kit.testing import read_captures, wait_for_captures
+from profiler_kit.testing import read_captures, stored_texts, wait_for_captures
 
 HERE = Path(__file__).resolve().parent
 ROOT_CONFTEST = HERE.parent / "conftest.py"
@@ -39,18 +37,6 @@ NO_BUDGET_LIMIT = "100000"
 SETTINGS_ENV = {ENV_PREFIX + f.name.upper(): "" for f in dataclasses.fields(Settings)}
 
 _ids = itertools.count(1000)
-
-
-def _as_text(value: Any) -> list[str]:
-    """A stored column as text, decompressed too when it is a zlib payload."""
-    if value is None:
-        return []
-    if isinstance(value, bytes):
-        texts = [value.decode("latin-1")]
-        with contextlib.suppress(zlib.error):
-            texts.append(zlib.decompress(value).decode("utf-8", "replace"))
-        return texts
-    return [str(value)]
 
 
 @dataclass
@@ -112,12 +98,7 @@ class AppServer:
 
     def raw_row_texts(self, capture_id: str) -> dict[str, list[str]]:
         """Every column of the capture's row, as stored (payloads also decompressed)."""
-        with contextlib.closing(sqlite3.connect(self.store)) as db:
-            cursor = db.execute("SELECT * FROM captures WHERE id = ?", (capture_id,))
-            names = [d[0] for d in cursor.description]
-            row = cursor.fetchone()
-        assert row is not None, capture_id
-        return {name: _as_text(value) for name, value in zip(names, row, strict=True)}
+        return stored_texts(self.store, capture_id)
 
 
 # -- reading profiles ------------------------------------------------------------
