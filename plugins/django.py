@@ -25,6 +25,7 @@ require("django", "django", "Django")
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction  # noqa: E402
 from django.conf import settings as django_settings  # noqa: E402
+from django.core.exceptions import MiddlewareNotUsed  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
 from profiler_kit.config import load_settings  # noqa: E402
@@ -60,7 +61,11 @@ class ProfilerMiddleware:
         hook = configured.pop("hook", None)
         if isinstance(hook, str):
             hook = import_string(hook)
-        self.recorder = RequestRecorder(load_settings(configured), framework="django", hook=hook)
+        settings = load_settings(configured)
+        if not settings.enabled:
+            # Django then leaves this middleware out of the chain: no cost per request.
+            raise MiddlewareNotUsed("profiler-kit is disabled (enabled=False)")
+        self.recorder = RequestRecorder(settings, framework="django", hook=hook)
         header = self.recorder.settings.trigger_header.upper().replace("-", "_")
         self._token_key = f"HTTP_{header}"
         self._with_query = self.recorder.settings.capture_query_string

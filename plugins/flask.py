@@ -41,6 +41,9 @@ class ProfilerKit:
         configured = {**dict(app.config.get("PROFILER_KIT", {}) or {}), **self._settings}
         hook = configured.pop("hook", None)
         settings = load_settings(configured)
+        app.extensions["profiler_kit"] = self
+        if not settings.enabled:
+            return  # disabled: the app is left exactly as it was, at no cost per request
         url_map = app.url_map
 
         def route_of(environ: Environ) -> str | None:
@@ -54,4 +57,3 @@ class ProfilerKit:
             app.wsgi_app, settings, route_resolver=route_of, framework="flask", hook=hook
         )
         app.wsgi_app = self.middleware  # type: ignore[method-assign]
-        app.extensions["profiler_kit"] = self

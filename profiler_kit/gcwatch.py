@@ -3,7 +3,8 @@
 The collector runs in whichever thread allocated last, in that thread's
 context, so a context variable tells the callback which request to charge.
 The variable belongs to the caller (the web recorder's "current request"),
-which registers a getter returning an object with a ``gc`` :class:`GcTally`;
+which registers a getter returning an object with a ``gc`` :class:`GcTally`
+(or ``None`` until its first collection);
 a context with no tracked request costs the callback one lookup.
 """
 
@@ -27,7 +28,7 @@ class GcTally:
 
 
 class _HasTally(Protocol):
-    gc: GcTally
+    gc: GcTally | None  # made on the first collection: most requests never see one
 
 
 current_holder: ContextVar[_HasTally | None] = ContextVar("profiler_kit_gc", default=None)
@@ -44,6 +45,8 @@ def _callback(phase: str, info: dict[str, Any]) -> None:
     if holder is None:
         return
     tally = holder.gc
+    if tally is None:
+        tally = holder.gc = GcTally()
     if phase == "start":
         _started.at = time.perf_counter()
     elif phase == "stop":

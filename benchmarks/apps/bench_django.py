@@ -26,6 +26,7 @@ MIDDLEWARE = {
     "noop": ["bench_django.PassThroughMiddleware"],
     "pk": ["profiler_kit.plugins.django.ProfilerMiddleware"],
     "pyinstrument": ["pyinstrument.middleware.ProfilerMiddleware"],
+    "pyinstrument-kept": ["pyinstrument.middleware.ProfilerMiddleware"],
 }[VARIANT]
 
 extra: dict[str, Any] = {}
@@ -35,6 +36,14 @@ if VARIANT == "pyinstrument":
         or tempfile.gettempdir(),
         "PYINSTRUMENT_PROFILE_DIR_RENDERER": "bench_django.NullRenderer",
         "PYINSTRUMENT_FILENAME_CALLBACK": lambda request, session, renderer: os.devnull,
+        "PYINSTRUMENT_INTERVAL": INTERVAL,
+    }
+elif VARIANT == "pyinstrument-kept":
+    # The middleware as documented: every request's profile rendered (HTML, its
+    # default renderer) and written to its own file in the profile dir.
+    extra = {
+        "PYINSTRUMENT_PROFILE_DIR": os.environ.get("BENCH_PYINSTRUMENT_DIR")
+        or tempfile.gettempdir(),
         "PYINSTRUMENT_INTERVAL": INTERVAL,
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from bench_common import INTERVAL, VARIANT, burn
+from bench_common import INTERVAL, VARIANT, burn, keep_profile
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
@@ -47,7 +47,7 @@ elif VARIANT == "pk":
     from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
     app.add_middleware(ProfilerMiddleware)  # settings from PROFILER_KIT_* set by the driver
-elif VARIANT == "pyinstrument":
+elif VARIANT in ("pyinstrument", "pyinstrument-kept"):
     # pyinstrument's documented FastAPI recipe: an ``@app.middleware("http")``
     # starting Profiler(async_mode="enabled") around ``call_next``; here for
     # every request, and the session is discarded instead of rendered as HTML.
@@ -61,4 +61,6 @@ elif VARIANT == "pyinstrument":
         profiler.start()
         response = await call_next(request)
         profiler.stop()
+        if VARIANT == "pyinstrument-kept":
+            keep_profile(profiler)  # the recipe writes profile.speedscope.json
         return response

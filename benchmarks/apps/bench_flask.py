@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bench_common import INTERVAL, VARIANT, burn
+from bench_common import INTERVAL, VARIANT, burn, keep_profile
 from flask import Flask, Response, g
 
 app = Flask(__name__)
@@ -39,7 +39,7 @@ elif VARIANT == "pk":
     from profiler_kit.plugins.flask import ProfilerKit
 
     ProfilerKit(app)  # settings from PROFILER_KIT_* set by the driver
-elif VARIANT == "pyinstrument":
+elif VARIANT in ("pyinstrument", "pyinstrument-kept"):
     # pyinstrument's documented Flask recipe (before_request / after_request with
     # the profiler on ``g``), made to profile every request and to discard the
     # session instead of rendering HTML, so only the profiling cost is measured.
@@ -55,4 +55,10 @@ elif VARIANT == "pyinstrument":
         profiler = g.pop("profiler", None)
         if profiler is not None:
             profiler.stop()
+            if VARIANT == "pyinstrument-kept":
+                # The recipe renders output_html() as the response; kept as a
+                # file instead, so the response stays the same as the others'.
+                from pyinstrument.renderers import HTMLRenderer
+
+                keep_profile(profiler, HTMLRenderer())
         return response

@@ -53,6 +53,7 @@ class ProfilerMiddleware:
         self.route_resolver = route_resolver
         self._token_header = self.recorder.settings.trigger_header.lower().encode("latin-1")
         self._with_query = self.recorder.settings.capture_query_string
+        self._enabled = self.recorder.settings.enabled
         install_anyio_hop()
 
     @property
@@ -60,7 +61,7 @@ class ProfilerMiddleware:
         return self.recorder.stats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if not self._enabled or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         token = None

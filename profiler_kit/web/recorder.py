@@ -90,7 +90,7 @@ class InFlight:
         # The loop thread's CPU clock also runs for other requests: async CPU
         # time comes from samples instead, so skip the (slow) clock read there.
         self.cpu0 = 0.0 if engines.is_async else time.thread_time()
-        self.gc = GcTally()
+        self.gc: GcTally | None = None
         self.finished = False
         self._token: Token[InFlight | None] | None = None
         self.pending_finish: Callable[[], None] | None = None
@@ -228,8 +228,8 @@ class RequestRecorder:
             "extra": {
                 "framework": self.framework,
                 "async": engines.is_async,
-                "gc_collections": flight.gc.collections,
-                "gc_s": flight.gc.seconds,
+                "gc_collections": flight.gc.collections if flight.gc else 0,
+                "gc_s": flight.gc.seconds if flight.gc else 0.0,
                 "rss_start": engines.rss0,
                 "rss_end": rss_end,
                 "rss_delta": (rss_end - engines.rss0) if rss_end and engines.rss0 else None,

@@ -54,57 +54,65 @@ class ProfilerMiddleware:
         )
         if flight is None:
             return self.app(environ, start_response)
-        status: list[int] = []
-
-        def recording_start_response(
-            status_line: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            try:  # noqa: SIM105 - contextlib.suppress costs a microsecond per request
-                status.append(int(status_line[:3]))
-            except ValueError:
-                pass
-            if exc_info is None:
-                return start_response(status_line, headers)
-            return start_response(status_line, headers, exc_info)
-
+        exchange = _Exchange(self, flight, environ, start_response)
         try:
-            body = self.app(environ, recording_start_response)
+            exchange.body = self.app(environ, exchange.start_response)
         except BaseException:
-            self._finish(flight, environ, status, error=True)
+            exchange.finish(error=True)
             raise
-        return _ClosingBody(body, lambda: self._finish(flight, environ, status))
+        return exchange
 
-    def _finish(
-        self, flight: InFlight, environ: Environ, status: list[int], *, error: bool = False
+
+class _Exchange:
+    """One profiled request: records the status, hands the body on, ends the capture on close.
+
+    A single slotted object instead of closures and a separate body wrapper:
+    every watched request makes one, so its cost is part of what fast requests pay.
+    Iterating it yields the app's own iterator, so the server reads the body
+    without a Python-level step per chunk; the server's ``close()`` ends the
+    capture once the whole body, streamed or not, has been sent.
+    """
+
+    __slots__ = ("_environ", "_flight", "_middleware", "_start_response", "body", "status")
+
+    def __init__(
+        self,
+        middleware: ProfilerMiddleware,
+        flight: InFlight,
+        environ: Environ,
+        start_response: StartResponse,
     ) -> None:
-        resolver = self.route_resolver
-        route = (lambda: resolver(environ)) if resolver is not None else None
-        self.recorder.finish(flight, status[-1] if status else None, route, error=error)
+        self._middleware = middleware
+        self._flight = flight
+        self._environ = environ
+        self._start_response = start_response
+        self.body: Iterable[bytes] = ()
+        self.status: int | None = None
 
-
-class _ClosingBody:
-    """The app's response iterable, ending the capture when the server closes it."""
-
-    __slots__ = ("_body", "_iterator", "_on_close")
-
-    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
-        self._body = body
-        self._iterator: Iterator[bytes] | None = None
-        self._on_close = on_close
+    def start_response(
+        self, status_line: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Any:
+        try:  # noqa: SIM105 - contextlib.suppress costs a microsecond per request
+            self.status = int(status_line[:3])
+        except ValueError:
+            pass
+        if exc_info is None:
+            return self._start_response(status_line, headers)
+        return self._start_response(status_line, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
-        self._iterator = iter(self._body)
-        return self
-
-    def __next__(self) -> bytes:
-        if self._iterator is None:
-            self._iterator = iter(self._body)
-        return next(self._iterator)
+        return iter(self.body)
 
     def close(self) -> None:
         try:
-            close = getattr(self._body, "close", None)
+            close = getattr(self.body, "close", None)
             if close is not None:
                 close()
         finally:
-            self._on_close()
+            self.finish()
+
+    def finish(self, *, error: bool = False) -> None:
+        resolver = self._middleware.route_resolver
+        environ = self._environ
+        route = (lambda: resolver(environ)) if resolver is not None else None
+        self._middleware.recorder.finish(self._flight, self.status, route, error=error)
