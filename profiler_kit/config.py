@@ -24,6 +24,7 @@ __all__ = ["DEFAULT_STORE", "ENV_PREFIX", "Settings", "SettingsError", "load_set
 
 ENV_PREFIX = "PROFILER_KIT_"
 DEFAULT_STORE = Path(".profiler-kit") / "captures.sqlite3"
+OTEL_SPAN_MODES = ("off", "live", "live-only")
 
 
 class SettingsError(ProfilerKitError):
@@ -56,6 +57,10 @@ class Settings:
     queue_size: int = 256
     retention_max_captures: int = 10_000
     retention_max_bytes: int = 512 * 1024 * 1024
+    # -- OpenTelemetry (see profiler_kit.otel) -------------------------------
+    otel_spans: str = "off"  # "live": also emit derived spans; "live-only": emit, don't store
+    otel_min_share: float = 0.05
+    otel_min_frame_ms: float = 1.0
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -146,7 +151,11 @@ def _coerce(name: str, raw: Any, field: dataclasses.Field[Any], source: str) -> 
 def validate(settings: Settings) -> Settings:
     """Refuse values that would make profiling unsafe or meaningless."""
     problems = []
-    for name in ("sample_rate", "memory_sample_rate"):
+    if settings.otel_spans not in OTEL_SPAN_MODES:
+        problems.append(f"otel_spans must be one of {', '.join(OTEL_SPAN_MODES)}")
+    if settings.otel_min_frame_ms < 0:
+        problems.append("otel_min_frame_ms must not be negative")
+    for name in ("sample_rate", "memory_sample_rate", "otel_min_share"):
         if not 0.0 <= getattr(settings, name) <= 1.0:
             problems.append(f"{name} must be between 0 and 1")
     for name in ("slow_ms", "interval"):

@@ -25,7 +25,7 @@ from profiler_kit.store import Store, open_store
 
 __all__ = ["BackgroundWriter", "writer_for"]
 
-Builder = Callable[[], Capture]
+Builder = Callable[[], Capture | None]  # None: nothing to store (live-only spans)
 BATCH = 64
 BATCH_WAIT_S = 0.05
 RETENTION_EVERY = 32
@@ -133,7 +133,9 @@ class BackgroundWriter:
                 if builder is None:
                     continue
                 try:
-                    captures.append(builder())
+                    capture = builder()
+                    if capture is not None:
+                        captures.append(capture)
                 except Exception as error:  # counted, never raised
                     self.stats.failure("building a capture", error)
             try:

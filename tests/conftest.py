@@ -122,3 +122,37 @@ class Servers:
 def servers() -> Servers:
     """Real servers on loopback: ``servers.run(servers.uvicorn_argv(...), port=..., cwd=...)``."""
     return Servers()
+
+
+# -- OTLP receivers (profiler_kit.testing_otlp) --------------------------------------
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:  # imported lazily: only tests of OTLP exports need grpc
+    from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver
+
+
+@pytest.fixture
+def otlp_http_receiver(request: pytest.FixtureRequest) -> Iterator[OtlpHttpReceiver]:
+    """A started OTLP/HTTP trace receiver on loopback: ``receiver.endpoint``, ``.spans``.
+
+    Parametrize indirectly with keyword arguments to make it fail, e.g.
+    ``@pytest.mark.parametrize("otlp_http_receiver", [{"fail_status": 503}], indirect=True)``.
+    """
+    from profiler_kit.testing_otlp import OtlpHttpReceiver
+
+    with OtlpHttpReceiver(**getattr(request, "param", {})) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def otlp_grpc_receiver(request: pytest.FixtureRequest) -> Iterator[OtlpGrpcReceiver]:
+    """A started OTLP/gRPC trace receiver on loopback: ``receiver.endpoint``, ``.spans``.
+
+    Parametrize indirectly to make it fail, e.g. with
+    ``{"fail_code": grpc.StatusCode.UNAVAILABLE, "fail_from": 2}``.
+    """
+    from profiler_kit.testing_otlp import OtlpGrpcReceiver
+
+    with OtlpGrpcReceiver(**getattr(request, "param", {})) as receiver:
+        yield receiver

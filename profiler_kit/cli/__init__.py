@@ -23,6 +23,11 @@ _COMMANDS = {
     "report": ("profiler_kit.cli.report", "report", "Write the HTML hotspot report of captures."),
     "collect": ("profiler_kit.cli.collect", "collect", "Merge stores from many workers or hosts."),
     "token": ("profiler_kit.cli.token", "token", "Print a signed, expiring trigger token."),
+    "export": (
+        "profiler_kit.cli.export",
+        "export",
+        "Export captures to speedscope, collapsed stacks, pprof or OTLP.",
+    ),
 }
 
 

@@ -23,12 +23,16 @@ from typing import Any
 
 from profiler_kit import gcwatch
 from profiler_kit import memory as memory_module
+from profiler_kit.calltree import CallTree
 from profiler_kit.config import Settings, load_settings
-from profiler_kit.cpu import encode_session, session_from_records
+from profiler_kit.cpu import decode_profile, encode_session, session_from_records
 from profiler_kit.errors import MemoryBusyError
 from profiler_kit.gcwatch import GcTally
 from profiler_kit.ids import new_capture_id
 from profiler_kit.memory import MemorySummary, encode_summary, summarise
+from profiler_kit.otel.derive import link_attributes
+from profiler_kit.otel.link import SpanLink, current_span_link, install_span_catcher
+from profiler_kit.otel.live import emit_live_spans
 from profiler_kit.policy import CaptureHook, Decision, Policy
 from profiler_kit.record import Capture, KeepReason
 from profiler_kit.rss import read_rss
@@ -69,6 +73,7 @@ class InFlight:
         "finished",
         "gc",
         "method",
+        "otel",
         "path",
         "pending_finish",
         "query",
@@ -95,6 +100,7 @@ class InFlight:
         self._token: Token[InFlight | None] | None = None
         self.pending_finish: Callable[[], None] | None = None
         self.stats: Stats | None = None
+        self.otel: SpanLink | None = None  # the request's server span, held until linked
 
 
 class RequestRecorder:
@@ -123,6 +129,13 @@ class RequestRecorder:
         )
         self._own_dirs = _own_dirs()
         gcwatch.install(CURRENT.get)
+        self._catch_server_spans()
+
+    def _catch_server_spans(self) -> None:
+        try:
+            install_span_catcher(CURRENT.get)
+        except Exception as error:
+            self.stats.failure("watching OpenTelemetry spans", error)
 
     # -- request start -------------------------------------------------------
 
@@ -190,6 +203,8 @@ class RequestRecorder:
             self._finish(flight, status, route, error)
         except Exception as failure:
             self.stats.failure("finishing a capture", failure)
+            if flight.otel is not None:
+                flight.otel.release()
         finally:
             self._reset_context(flight)
 
@@ -203,6 +218,8 @@ class RequestRecorder:
             reason = "slow"
             cpu_end = 0.0 if engines.is_async else time.thread_time()
         if reason is None:
+            if flight.otel is not None:
+                flight.otel.release()
             return
         thread_cpu_s = cpu_end - flight.cpu0 if not engines.is_async else 0.0
         if callable(route):
@@ -212,7 +229,11 @@ class RequestRecorder:
                 self.stats.failure("resolving the route", failure)
                 route = None
         rss_end = read_rss()
-        trace_id, span_id = _current_trace_ids()
+        self._catch_server_spans()
+        if flight.otel is None:
+            flight.otel = current_span_link()
+        link = flight.otel
+        trace_id, span_id = link.ids if link is not None else _current_trace_ids()
         facts: dict[str, Any] = {
             "id": new_capture_id(flight.started_at),
             "started_at": flight.started_at,
@@ -248,11 +269,46 @@ class RequestRecorder:
         tracker_path = engines.tracker.path if engines.tracker is not None else None
         hop_sessions = list(engines.sessions)
 
-        def build() -> Capture:
-            return self._build(facts, session, records, hop_sessions, tracker_path)
+        def build() -> Capture | None:
+            try:
+                capture = self._build(facts, session, records, hop_sessions, tracker_path)
+                return self._link(capture, link)
+            finally:
+                if link is not None:
+                    link.release()  # no-op when linked; else the span ends unlinked
 
-        if not self.writer.submit(build) and engines.tracker is not None:
-            engines.tracker.discard()
+        if not self.writer.submit(build):
+            if engines.tracker is not None:
+                engines.tracker.discard()
+            if link is not None:
+                link.release()
+
+    def _link(self, capture: Capture, link: SpanLink | None) -> Capture | None:
+        """On the writer: tell the server span about its capture, emit live spans.
+
+        Returns ``None`` when the capture is to be emitted but not stored.
+        """
+        mode = self.settings.otel_spans
+        if link is None and mode == "off":
+            return capture
+        tree = CallTree()
+        if capture.cpu_profile:
+            tree.add_profile(decode_profile(capture.cpu_profile))
+        if link is not None:
+            link.release(link_attributes(capture, tree))
+        if mode != "off":
+            try:
+                emit_live_spans(
+                    capture,
+                    tree,
+                    min_share=self.settings.otel_min_share,
+                    min_frame_ms=self.settings.otel_min_frame_ms,
+                )
+            except Exception as error:
+                self.stats.failure("emitting live OpenTelemetry spans", error)
+            if mode == "live-only":
+                return None
+        return capture
 
     def _build(
         self,

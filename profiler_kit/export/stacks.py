@@ -1,0 +1,275 @@
+"""Selected captures folded into one set of weighted stacks: what every export writes.
+
+All formats read this one structure, so a selection means the same captures
+and the same totals whichever format is asked for. Captures are streamed from
+the stores and folded as they are read: identical stacks of many captures
+collapse into one entry, so memory follows the variety of code paths, not the
+number of captures.
+
+Weights are kept both as wall-clock seconds (what pyinstrument and the thread
+sampler measure: the time between samples) and as sample counts, since some
+formats want one, some the other, and pprof both.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from profiler_kit.aggregate import route_key
+from profiler_kit.calltree import FrameInfo, FrameTable
+from profiler_kit.cpu import CpuProfile, decode_profile
+from profiler_kit.errors import CaptureNotFoundError
+from profiler_kit.record import Capture
+from profiler_kit.store import Selection, open_store
+
+__all__ = [
+    "MergedStacks",
+    "StackWeight",
+    "apportion",
+    "count_captures",
+    "iter_captures",
+    "merge_captures",
+]
+
+Stack = tuple[int, ...]
+
+# Stands in for the frames of a sample that kept none (every frame belonged to
+# the profiler itself), so its time still counts and every stack has a leaf.
+NO_FRAMES = "<no Python frames>\x00\x00"
+
+
+@dataclass
+class StackWeight:
+    """What one distinct stack accumulated: wall-clock seconds and samples."""
+
+    seconds: float = 0.0
+    samples: int = 0
+
+
+@dataclass
+class MergedStacks:
+    """Root-first stacks of frame ids (into ``table``) with their summed weights."""
+
+    table: FrameTable = field(default_factory=FrameTable)
+    weights: dict[Stack, StackWeight] = field(default_factory=dict)
+    captures: int = 0
+    without_profile: int = 0
+    skipped: list[str] = field(default_factory=list)
+    labels: Counter[str] = field(default_factory=Counter)
+    started_at: float | None = None
+    ended_at: float | None = None
+    interval_s: float | None = None
+
+    @property
+    def frames(self) -> list[FrameInfo]:
+        return self.table.frames
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(weight.seconds for weight in self.weights.values())
+
+    @property
+    def total_samples(self) -> int:
+        return sum(weight.samples for weight in self.weights.values())
+
+    @property
+    def duration_s(self) -> float:
+        """From the first capture's start to the last one's end: the window profiled."""
+        if self.started_at is None or self.ended_at is None:
+            return 0.0
+        return max(self.ended_at - self.started_at, 0.0)
+
+    def describe(self) -> str:
+        """A short human name: the target of one capture, or a count and the top targets."""
+        if self.captures == 1 and self.labels:
+            return next(iter(self.labels))
+        top = [label for label, _ in self.labels.most_common(3)]
+        more = len(self.labels) - len(top)
+        listed = ", ".join(top) + (f" and {more} more" if more > 0 else "")
+        return f"{self.captures} captures" + (f" ({listed})" if listed else "")
+
+    def add(self, capture: Capture) -> None:
+        """Fold one capture in; an undecodable profile raises ``ValueError`` before
+        anything is counted."""
+        profile = decode_profile(capture.cpu_profile) if capture.cpu_profile else None
+        self.captures += 1
+        self.labels[route_key(capture)] += 1
+        end = capture.started_at + max(capture.wall_s, 0.0)
+        self.started_at = (
+            capture.started_at
+            if self.started_at is None
+            else min(self.started_at, capture.started_at)
+        )
+        self.ended_at = end if self.ended_at is None else max(self.ended_at, end)
+        if profile is None:
+            self.without_profile += 1
+            return
+        interval = profile.meta.get("min_interval")
+        if isinstance(interval, (int, float)) and interval > 0:
+            self.interval_s = (
+                float(interval) if self.interval_s is None else min(self.interval_s, interval)
+            )
+        self.add_profile(profile)
+
+    def add_profile(self, profile: CpuProfile) -> None:
+        """Fold one decoded CPU profile's samples in."""
+        ids = self.table.ids_for(profile)
+        local: dict[int, StackWeight] = {}
+        for stack_index, seconds in profile.samples:
+            weight = local.get(stack_index)
+            if weight is None:
+                weight = local[stack_index] = StackWeight()
+            weight.seconds += seconds
+            weight.samples += 1
+        for stack_index, weight in local.items():
+            stack = tuple(ids[i] for i in profile.stacks[stack_index]) or self._no_frames()
+            total = self.weights.get(stack)
+            if total is None:
+                self.weights[stack] = weight
+            else:
+                total.seconds += weight.seconds
+                total.samples += weight.samples
+
+    def _no_frames(self) -> Stack:
+        placeholder = CpuProfile(frames=[NO_FRAMES], stacks=[], samples=[])
+        return (self.table.ids_for(placeholder)[0],)
+
+    def sorted_stacks(self) -> list[tuple[Stack, StackWeight]]:
+        """Stacks ordered by their frames' names, files and lines.
+
+        Frame ids depend on the order captures were read in; this order does
+        not, so the same captures always export to the same bytes.
+        """
+        frames = self.frames
+
+        def key(item: tuple[Stack, StackWeight]) -> list[tuple[str, str, int]]:
+            return [(frames[i].name, frames[i].file, frames[i].line) for i in item[0]]
+
+        return sorted(self.weights.items(), key=key)
+
+
+def apportion(values: Sequence[float], scale: float) -> list[int]:
+    """``values * scale`` as integers whose sum is exactly ``round(sum(values) * scale)``.
+
+    Rounding each value alone would let the totals of integer formats
+    (microseconds, nanoseconds) drift from the capture's by up to half a unit
+    per stack; rounding the running sum keeps the error of every prefix, and
+    so of the total, below one unit.
+    """
+    out: list[int] = []
+    running = 0.0
+    previous = 0
+    for value in values:
+        running += value * scale
+        current = round(running)
+        out.append(current - previous)
+        previous = current
+    return out
+
+
+def iter_captures(
+    stores: Sequence[Path],
+    *,
+    selection: Selection | None = None,
+    capture_ids: Sequence[str] = (),
+    latest: bool = False,
+) -> Iterator[Capture]:
+    """The chosen captures of ``stores``, each once, read one batch at a time.
+
+    With ``capture_ids`` (ids or unique prefixes), exactly those captures,
+    each looked up in the stores in order; an id found nowhere raises
+    :class:`~profiler_kit.errors.CaptureNotFoundError`. With ``latest``, the
+    most recent capture of all the stores. Otherwise every capture matching
+    ``selection``, oldest first per store. A capture present in several
+    stores (or named twice) comes once.
+    """
+    if capture_ids:
+        chosen: Iterator[Capture] = (_find(stores, capture_id) for capture_id in capture_ids)
+    elif latest:
+        chosen = iter(_latest(stores))
+    else:
+        chosen = _matching(stores, selection)
+    seen: set[str] = set()
+    for capture in chosen:
+        if capture.id not in seen:
+            seen.add(capture.id)
+            yield capture
+
+
+def count_captures(
+    stores: Sequence[Path],
+    *,
+    selection: Selection | None = None,
+    capture_ids: Sequence[str] = (),
+    latest: bool = False,
+) -> int:
+    """How many captures :func:`iter_captures` will give, for a progress bar.
+
+    Cheap for filters (a count per store), so a capture present in several
+    stores is counted in each; unknown ids raise as they would there.
+    """
+    if capture_ids:
+        return len({_find(stores, capture_id).id for capture_id in capture_ids})
+    if latest:
+        return len(_latest(stores))
+    total = 0
+    for path in stores:
+        with open_store(path, create=False) as store:
+            total += store.count_matching(selection)
+    return total
+
+
+def merge_captures(
+    stores: Sequence[Path],
+    *,
+    selection: Selection | None = None,
+    capture_ids: Sequence[str] = (),
+    latest: bool = False,
+) -> MergedStacks:
+    """Fold the captures :func:`iter_captures` chooses into one :class:`MergedStacks`.
+
+    A capture whose profile cannot be decoded is listed in ``skipped``; the
+    rest still count.
+    """
+    merged = MergedStacks()
+    chosen = iter_captures(stores, selection=selection, capture_ids=capture_ids, latest=latest)
+    for capture in chosen:
+        try:
+            merged.add(capture)
+        except ValueError as error:
+            merged.skipped.append(f"{capture.id}: {error}")
+    return merged
+
+
+def _matching(stores: Sequence[Path], selection: Selection | None) -> Iterator[Capture]:
+    for path in stores:
+        with open_store(path, create=False) as store:
+            yield from store.iter_captures(selection)
+
+
+def _find(stores: Sequence[Path], capture_id: str) -> Capture:
+    first_error: CaptureNotFoundError | None = None
+    for path in stores:
+        with open_store(path, create=False) as store:
+            try:
+                return store.get(capture_id)
+            except CaptureNotFoundError as error:
+                first_error = first_error or error
+    assert first_error is not None, "no stores given"
+    raise first_error
+
+
+def _latest(stores: Sequence[Path]) -> list[Capture]:
+    newest: Capture | None = None
+    for path in stores:
+        with open_store(path, create=False) as store:
+            try:
+                capture = store.latest()
+            except CaptureNotFoundError:
+                continue
+        if newest is None or (capture.started_at, capture.id) > (newest.started_at, newest.id):
+            newest = capture
+    return [newest] if newest is not None else []

@@ -1,0 +1,1 @@
+"""OpenTelemetry: captures linked to the traces of their requests, and exported as spans."""

@@ -1,0 +1,125 @@
+"""A captured request's server span learns its capture, whichever middleware is outermost.
+
+Two orders happen in practice:
+
+* OpenTelemetry outside profiler-kit (FastAPI's ``instrument_app``,
+  Django's instrumentor): the server span is current when the capture ends.
+* OpenTelemetry inside (Flask's instrumentor opens its span in
+  ``before_request``; an ASGI middleware added after ours): the span starts
+  within the request, and may end before the capture does. A span
+  processor notices server spans that start while a request is in flight.
+
+Either way the span's attributes can only be set before it ends, and the
+capture's hottest function, CPU time and peak memory are known only once the
+background writer has built it. So profiler-kit holds the span's ``end()``:
+the span ends with the timestamp it was ended at, but is handed to the
+exporters only after the attributes are set. Every path (capture kept,
+dropped, not kept, failed) releases it; at worst a span ends without
+profiler-kit's attributes, never late by more than the capture's build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["SpanLink", "current_span_link", "install_span_catcher"]
+
+
+class SpanLink:
+    """A server span whose ``end()`` waits until the capture's attributes are set."""
+
+    __slots__ = ("_end", "_ended_at", "_lock", "_released", "span")
+
+    def __init__(self, span: Any) -> None:
+        self.span = span
+        self._lock = threading.Lock()
+        self._ended_at: int | None = None
+        self._released = False
+        self._end = span.end
+        span.end = self._held_end
+
+    @property
+    def ids(self) -> tuple[str, str]:
+        context = self.span.get_span_context()
+        return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+    def _held_end(self, end_time: int | None = None) -> None:
+        with self._lock:
+            if not self._released:
+                if self._ended_at is None:
+                    self._ended_at = end_time if end_time is not None else time.time_ns()
+                return
+        self._end(end_time)
+
+    def release(self, attributes: dict[str, Any] | None = None) -> None:
+        """Set ``attributes`` (if the span is still open to them), then let it end."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+            ended_at = self._ended_at
+        try:
+            if attributes:
+                # The span has not really ended yet, so the SDK still takes attributes.
+                self.span.set_attributes(attributes)
+        finally:
+            with contextlib.suppress(AttributeError):
+                del self.span.end  # back to the class's own end()
+            if ended_at is not None:
+                self._end(ended_at)
+
+
+def current_span_link() -> SpanLink | None:
+    """The current span, held, if it is a recording SDK span (OpenTelemetry outside us)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return None
+    span = trace.get_current_span()
+    if not span.is_recording() or not hasattr(span, "set_attributes"):
+        return None
+    return SpanLink(span)
+
+
+_installed_on: list[Any] = []
+_install_lock = threading.Lock()
+
+
+def install_span_catcher(current_flight: Callable[[], Any]) -> None:
+    """Add the span processor to the global SDK TracerProvider, once per provider.
+
+    Called when a recorder starts and again when a capture is kept, so a
+    TracerProvider configured after the middleware is picked up too.
+    """
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    except ImportError:
+        return
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider) or any(p is provider for p in _installed_on):
+        return
+    from opentelemetry.trace import SpanKind
+
+    class ServerSpanCatcher(SpanProcessor):
+        """Holds server spans started while a request is in flight (OpenTelemetry inside us)."""
+
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            if span.kind is not SpanKind.SERVER:
+                return
+            flight = current_flight()
+            if flight is not None and flight.otel is None:
+                try:
+                    flight.otel = SpanLink(span)
+                except Exception:  # a span type we cannot hold: leave it alone
+                    return
+
+    with _install_lock:
+        if any(p is provider for p in _installed_on):
+            return
+        provider.add_span_processor(ServerSpanCatcher())
+        _installed_on.append(provider)
