@@ -17,7 +17,7 @@ The script
    RSS (GNU time or a wait4 launcher, see ``report_scale.run_child``: this
    process's ``RUSAGE_CHILDREN`` would carry its own high-water mark into the
    child); checks the summary line against the spans the receiver counted;
-4. repeats step 2-3 ``--reps`` times (a fresh receiver each time) and prints
+4. repeats steps 2-3 ``--reps`` times (a fresh receiver each time) and prints
    the median spans/s against the target (at least 5,000 spans/s).
 
 Everything is bounded: the export by ``--export-timeout``, the receiver's
@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import selectors
 import shutil
 import sqlite3
 import statistics
@@ -46,7 +47,7 @@ from pathlib import Path
 
 # The report benchmark's store builder and child measurement, reused as they are.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_scale import (  # noqa: E402
+from report_scale import (
     REQUESTS,
     ChildRun,
     record_pool,
@@ -95,8 +96,6 @@ class ReceiverProcess:
     def _line(self, timeout: float) -> str:
         """One line of the receiver's stdout, within ``timeout`` seconds."""
         assert self.process.stdout is not None
-        import selectors
-
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stdout, selectors.EVENT_READ)
             if not selector.select(timeout):
@@ -151,15 +150,7 @@ def one_rep(store: Path, work: Path, options: argparse.Namespace, pin: bool) -> 
     receiver = ReceiverProcess(pin)
     try:
         command = pinned(0, export_command(store, receiver.endpoint, options), pin)
-        env_free = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        old_env = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env_free)  # run_child inherits the environment: no stray OTEL_*
-        try:
-            run = run_child(command, work, options.export_timeout)
-        finally:
-            os.environ.clear()
-            os.environ.update(old_env)
+        run = run_child(command, work, options.export_timeout)
         if run.returncode != 0:
             raise SystemExit(f"export failed ({run.returncode}):\n{run.stderr[-3000:]}")
         match = SUMMARY.search(run.stderr)
@@ -194,7 +185,7 @@ def add_trace_context(store: Path, fraction: float, seed: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--captures", type=int, default=10_000, help="captures in the store")
     parser.add_argument("--reps", type=int, default=3, help="timed exports; the median counts")
@@ -210,7 +201,7 @@ def main() -> int:
     parser.add_argument(
         "--batch-size", type=int, help="passed to export otlp (default: the command's)"
     )
-    parser.add_argument("--seed", type=int, default=20_250_101)
+    parser.add_argument("--seed", type=int, default=20_250_101, help="of the synthetic store")
     parser.add_argument(
         "--export-timeout", type=float, default=600.0, help="seconds before an export is abandoned"
     )
@@ -227,6 +218,8 @@ def main() -> int:
         options.reps = 1
         options.pool_per_route = min(options.pool_per_route, 2)
     pin = not options.no_pin and can_pin()
+    for key in [key for key in os.environ if key.startswith("OTEL_")]:
+        del os.environ[key]  # children inherit the environment: no stray exporter settings
 
     work = Path(tempfile.mkdtemp(prefix="pk-otlp-export-", dir=options.workdir))
     began = time.perf_counter()

@@ -137,6 +137,8 @@ def otlp(
             total_captures=total,
             on_batch=advance,
         )
+    if result.captures == 0:
+        choice.raise_empty(skipped)
     for line in skipped[:10]:
         click.echo(f"profiler-kit: warning: skipped {line}", err=True)
     if len(skipped) > 10:

@@ -63,6 +63,17 @@ def _id_bits(text: str, size: int) -> int:
     return value or 1  # all-zero ids are invalid in OpenTelemetry
 
 
+def _hex_id(text: str | None, digits: int) -> int | None:
+    """A stored trace or span id, or None when missing or not valid hex of that length."""
+    if not text or len(text) != digits:
+        return None
+    try:
+        value = int(text, 16)
+    except ValueError:
+        return None
+    return value or None
+
+
 def capture_spans(
     view: CaptureView,
     *,
@@ -72,15 +83,15 @@ def capture_spans(
 ) -> list[ReadableSpan]:
     """The request span and its derived frame spans for one capture, request span first."""
     capture = view.capture
-    if capture.trace_id:
-        trace_id = int(capture.trace_id, 16)
-        parent: SpanContext | None = (
-            SpanContext(trace_id, int(capture.span_id, 16), is_remote=True)
-            if capture.span_id
-            else None
-        )
-    else:
-        trace_id, parent = _id_bits(f"trace:{capture.id}", 16), None
+    original_trace = _hex_id(capture.trace_id, 32)
+    original_span = _hex_id(capture.span_id, 16)
+    parent: SpanContext | None = None
+    if original_trace is not None:
+        trace_id = original_trace
+        if original_span is not None:
+            parent = SpanContext(trace_id, original_span, is_remote=True)
+    else:  # no trace, or a damaged one: a trace of its own
+        trace_id = _id_bits(f"trace:{capture.id}", 16)
     flags = TraceFlags(TraceFlags.SAMPLED)
     start_ns = int(capture.started_at * 1e9)
     end_ns = start_ns + max(int(capture.wall_s * 1e9), 1)
