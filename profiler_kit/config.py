@@ -20,7 +20,15 @@ from typing import Any
 
 from profiler_kit.errors import ProfilerKitError
 
-__all__ = ["DEFAULT_STORE", "ENV_PREFIX", "Settings", "SettingsError", "load_settings", "validate"]
+__all__ = [
+    "DEFAULT_STORE",
+    "ENV_PREFIX",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "nearest_pyproject",
+    "validate",
+]
 
 ENV_PREFIX = "PROFILER_KIT_"
 DEFAULT_STORE = Path(".profiler-kit") / "captures.sqlite3"
@@ -104,7 +112,8 @@ def _environment_layer(
     }
 
 
-def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
+def nearest_pyproject(start_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest pyproject.toml at or above ``start_dir``, parsed; unreadable is an error."""
     for directory in (start_dir, *start_dir.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
@@ -114,17 +123,24 @@ def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
                 import tomli as tomllib
             try:
                 with candidate.open("rb") as file:
-                    document = tomllib.load(file)
+                    return candidate, tomllib.load(file)
             except (OSError, tomllib.TOMLDecodeError) as error:
                 raise SettingsError(f"cannot read {candidate}: {error}") from error
-            table = document.get("tool", {}).get("profiler-kit", {})
-            if not isinstance(table, dict):
-                raise SettingsError(f"[tool.profiler-kit] in {candidate} must be a table")
-            layer = {key.replace("-", "_"): value for key, value in table.items()}
-            if "store" in layer and isinstance(layer["store"], str):
-                layer["store"] = directory / layer["store"]
-            return layer
-    return {}
+    return None
+
+
+def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
+    found = nearest_pyproject(start_dir)
+    if found is None:
+        return {}
+    candidate, document = found
+    table = document.get("tool", {}).get("profiler-kit", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"[tool.profiler-kit] in {candidate} must be a table")
+    layer = {key.replace("-", "_"): value for key, value in table.items() if key != "check"}
+    if "store" in layer and isinstance(layer["store"], str):
+        layer["store"] = candidate.parent / layer["store"]
+    return layer
 
 
 def _coerce(name: str, raw: Any, field: dataclasses.Field[Any], source: str) -> Any:

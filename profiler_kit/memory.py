@@ -23,6 +23,7 @@ from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
 
 __all__ = [
     "AllocationSite",
+    "allocation_totals",
     "MemorySummary",
     "MemoryTracker",
     "decode_summary",
@@ -89,8 +90,11 @@ class MemoryTracker:
     after: memray restores the hook on exit and fails if another tool owns it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, trace_python_allocators: bool = False) -> None:
         reason = memory_unavailable_reason()
+        # Off for production captures (cheaper, sees what the OS hands out); on
+        # for benchmark counts, where every object allocation must count alike.
+        self.trace_python_allocators = trace_python_allocators
         if reason:
             raise MemoryUnavailableError(reason)
         self._directory: str | None = None
@@ -113,6 +117,7 @@ class MemoryTracker:
             self._tracker = memray.Tracker(
                 destination=memray.FileDestination(str(self.path), overwrite=True),
                 follow_fork=False,
+                trace_python_allocators=self.trace_python_allocators,
             )
             self._tracker.__enter__()
         except Exception as error:
@@ -168,6 +173,15 @@ def summarise(
         top_sites=top_sites[:TOP_SITES],
         leaks=leaks[:TOP_SITES],
     )
+
+
+def allocation_totals(path: Path) -> tuple[int, int, int]:
+    """Total bytes, number of allocations and peak bytes of a memray capture file."""
+    import memray
+
+    reader = memray.FileReader(str(path))
+    total_bytes, allocations = _totals(path, reader)
+    return total_bytes, allocations, int(reader.metadata.peak_memory)
 
 
 def _totals(path: Path, reader: Any) -> tuple[int, int]:

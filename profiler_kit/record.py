@@ -15,7 +15,7 @@ from typing import Any, Literal
 __all__ = ["Capture", "CaptureKind", "KeepReason"]
 
 CaptureKind = Literal["request", "script"]
-KeepReason = Literal["sampled", "slow", "triggered", "always", "script"]
+KeepReason = Literal["sampled", "slow", "triggered", "always", "script", "bench"]
 
 
 @dataclass

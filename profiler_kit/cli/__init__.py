@@ -28,6 +28,9 @@ _COMMANDS = {
         "export",
         "Export captures to speedscope, collapsed stacks, pprof or OTLP.",
     ),
+    "bench": ("profiler_kit.cli.bench", "bench", "Measure a script or endpoints reproducibly."),
+    "baseline": ("profiler_kit.cli.baseline", "baseline", "Save a bench run as a baseline file."),
+    "check": ("profiler_kit.cli.check", "check", "Check a bench run against a baseline (CI)."),
 }
 
 

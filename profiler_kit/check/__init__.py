@@ -1,0 +1,1 @@
+"""Performance checks: benchmark workloads, keep baselines, and flag regressions in CI."""

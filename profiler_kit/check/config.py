@@ -1,0 +1,106 @@
+"""Thresholds of ``profiler-kit check``: command line over ``[tool.profiler-kit.check]``.
+
+The defaults were chosen on a noisy 2-core runner (see
+``benchmarks/check_accuracy.py``): a timing regression needs both a one-sided
+Mann-Whitney p below ``alpha`` and a median more than the threshold slower,
+which kept false alarms of repeated identical runs near zero while still
+catching a 10 % CPU slowdown; counts are exact but for a small tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from profiler_kit.check.measure import COUNT_METRICS
+from profiler_kit.config import nearest_pyproject
+from profiler_kit.errors import ProfilerKitError
+
+__all__ = ["CheckSettings", "load_check_settings"]
+
+DEFAULT_TOLERANCES = {
+    "calls": 0.0,
+    "allocations": 0.005,
+    "allocated_bytes": 0.005,
+    "peak_bytes": 0.01,
+    "gc_collections": 0.25,
+    "queries": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    wall_threshold: float = 0.05
+    cpu_threshold: float = 0.05
+    alpha: float = 0.01
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
+    metrics: tuple[str, ...] = ("wall_s", "cpu_s", *COUNT_METRICS)
+
+
+def load_check_settings(
+    overrides: dict[str, Any], *, start_dir: Path | None = None
+) -> CheckSettings:
+    """Settings from pyproject.toml, then ``overrides`` (``None`` values mean "not given")."""
+    settings = CheckSettings()
+    table = _pyproject_table(start_dir or Path.cwd())
+    for source, layer in (("[tool.profiler-kit.check]", table), ("the command line", overrides)):
+        settings = _apply(settings, {k: v for k, v in layer.items() if v is not None}, source)
+    return settings
+
+
+def _apply(settings: CheckSettings, layer: dict[str, Any], source: str) -> CheckSettings:
+    changes: dict[str, Any] = {}
+    tolerances = dict(settings.tolerances)
+    for key, value in layer.items():
+        name = key.replace("-", "_")
+        if name in ("wall_threshold", "cpu_threshold", "alpha", "count_tolerance"):
+            number = _fraction(name, value, source)
+            if name == "count_tolerance":
+                tolerances = dict.fromkeys(tolerances, number)
+            else:
+                changes[name] = number
+        elif name == "tolerances":
+            if not isinstance(value, dict):
+                raise ProfilerKitError(f"{source}: tolerances must be a table of count: fraction")
+            for metric, number in value.items():
+                if metric not in DEFAULT_TOLERANCES:
+                    raise ProfilerKitError(
+                        f"{source}: unknown count {metric!r} (known: {', '.join(COUNT_METRICS)})"
+                    )
+                tolerances[metric] = _fraction(f"tolerances.{metric}", number, source)
+        elif name == "metrics":
+            metrics = value.split(",") if isinstance(value, str) else list(value)
+            known = ("wall_s", "cpu_s", *COUNT_METRICS)
+            unknown = [m for m in metrics if m.strip() not in known]
+            if unknown:
+                raise ProfilerKitError(
+                    f"{source}: unknown metric(s) {', '.join(unknown)} (known: {', '.join(known)})"
+                )
+            changes["metrics"] = tuple(m.strip() for m in metrics)
+        else:
+            raise ProfilerKitError(f"{source}: unknown check setting {key!r}")
+    return replace(settings, tolerances=tolerances, **changes)
+
+
+def _fraction(name: str, value: Any, source: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ProfilerKitError(f"{source}: {name} must be a number, not {value!r}") from None
+    if not 0.0 <= number <= 10.0 or number != number:
+        raise ProfilerKitError(f"{source}: {name} must be between 0 and 10, not {value!r}")
+    if name == "alpha" and not 0.0 < number < 1.0:
+        raise ProfilerKitError(f"{source}: alpha must be between 0 and 1, not {value!r}")
+    return number
+
+
+def _pyproject_table(start_dir: Path) -> dict[str, Any]:
+    found = nearest_pyproject(start_dir)
+    if found is None:
+        return {}
+    candidate, document = found
+    table = document.get("tool", {}).get("profiler-kit", {}).get("check", {})
+    if not isinstance(table, dict):
+        raise ProfilerKitError(f"[tool.profiler-kit.check] in {candidate} must be a table")
+    return table
