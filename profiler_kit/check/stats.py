@@ -69,10 +69,11 @@ MIN_SAMPLES = 3
 #: are at most 10,000 pairs) ...
 EXACT_MAX_SMALLER = 10
 #: ... or the samples make at most this many pairs (50 x 50; the exact
-#: distribution then takes at most ~15 ms, once per pair of sizes). Beyond
+#: distribution then takes at most ~25 ms, once per pair of sizes). Beyond
 #: that the normal approximation is used: it errs on the safe side in the
-#: tails, by about 2% of the p-value at p = 0.01 for 60 x 60 samples (and by
-#: 6% at 20 x 20, 14% at 10 x 10, hence the exact distribution below).
+#: tails, by about 2% of the p-value at p = 0.01 for 60 x 60 samples. Smaller
+#: samples need the exact distribution: the approximation is 6% off at
+#: 20 x 20, 14% at 10 x 10.
 EXACT_MAX_PAIRS = 2500
 
 
@@ -104,8 +105,7 @@ def mann_whitney_u(
     one; it is exact at small sizes where the normal approximation is off,
     and is used by ``"auto"`` when there are no ties and the smaller sample
     has at most :data:`EXACT_MAX_SMALLER` values or there are at most
-    :data:`EXACT_MAX_PAIRS` pairs (costing at most a few ms, once per pair of
-    sizes). The exact distribution assumes no ties;
+    :data:`EXACT_MAX_PAIRS` pairs. The exact distribution assumes no ties;
     with ties ``"auto"`` always uses ``"asymptotic"``: the normal
     approximation with the variance corrected for ties and a continuity
     correction of one half.
@@ -443,7 +443,11 @@ def compare_timings(
 
     With fewer than :data:`MIN_SAMPLES` samples on either side nothing is
     tested: neither regressed nor improved, ``p_value`` and the interval are
-    None and ``note`` explains. Raises :class:`ValueError` for an empty
+    None and ``note`` explains. Few samples cannot be significant at all:
+    the smallest possible p-value is ``1 / comb(n_baseline + n_current,
+    n_current)`` (0.05 at 3 + 3, 0.014 at 4 + 4, 0.004 at 5 + 5), so when
+    that is not below ``alpha`` the comparison says so in ``note`` (more runs are
+    needed). Raises :class:`ValueError` for an empty
     sample, a NaN, a negative ``threshold`` or an ``alpha`` outside (0, 1).
     """
     if not threshold >= 0:
@@ -486,6 +490,13 @@ def compare_timings(
         baseline, current, confidence=confidence, resamples=resamples, seed=seed
     )
     significant = p_value < alpha
+    note = None
+    smallest_p = 1 / math.comb(n_baseline + n_current, n_current)
+    if smallest_p >= alpha:
+        note = (
+            f"{n_baseline} baseline and {n_current} current samples cannot be significant"
+            f" at alpha {alpha:g} (the smallest possible p-value is {smallest_p:.2g})"
+        )
     return TimingComparison(
         metric=metric,
         baseline_median=base_median,
@@ -501,6 +512,7 @@ def compare_timings(
         threshold=threshold,
         alpha=alpha,
         confidence=confidence,
+        note=note,
     )
 
 

@@ -60,13 +60,17 @@ def hottest_frame(tree: CallTree) -> FrameInfo | None:
         node, owner = pending.pop()
         if node.frame >= 0 and frames[node.frame].app:
             owner = node.frame
-        if owner >= 0 and node.self_time > 0:
+        # Synthetic frames ("[await]", "[out-of-context]") are waiting, not work.
+        waiting = node.frame >= 0 and frames[node.frame].name.startswith("[")
+        if owner >= 0 and node.self_time > 0 and not waiting:
             charged[owner] = charged.get(owner, 0.0) + node.self_time
         pending.extend((child, owner) for child in node.children.values())
     if charged:
         return frames[max(charged, key=lambda frame: charged[frame])]
-    spots = tree.hotspots(by="self", limit=1)
-    return frames[spots[0].frame] if spots and spots[0].self_time > 0 else None
+    for spot in tree.hotspots(by="self"):
+        if spot.self_time > 0 and not frames[spot.frame].name.startswith("["):
+            return frames[spot.frame]
+    return None
 
 
 def code_attributes(frame: FrameInfo) -> dict[str, AttributeValue]:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SpanLink", "current_span_link", "install_span_catcher"]
+__all__ = ["SpanLink", "current_span_link", "install_span_catcher", "sdk_state"]
 
 
 class SpanLink:
@@ -41,6 +41,11 @@ class SpanLink:
         self._released = False
         self._end = span.end
         span.end = self._held_end
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        """The span's start and (held) end in ns since the epoch, where known."""
+        start = getattr(self.span, "start_time", None)
+        return (start if isinstance(start, int) else None), self._ended_at
 
     @property
     def ids(self) -> tuple[str, str]:
@@ -73,8 +78,22 @@ class SpanLink:
                 self._end(ended_at)
 
 
+class _SdkState:
+    """Whether an SDK TracerProvider is configured: only then is a span worth looking for."""
+
+    active = False
+
+
+sdk_state = _SdkState()
+
+
 def current_span_link() -> SpanLink | None:
-    """The current span, held, if it is a recording SDK span (OpenTelemetry outside us)."""
+    """The current span, held, if it is a recording SDK span (OpenTelemetry outside us).
+
+    Taken when the request starts: OpenTelemetry's ASGI middleware ends its
+    server span as the last body chunk goes out, before our own end of the
+    request, so looking only at the end would find it already closed.
+    """
     try:
         from opentelemetry import trace
     except ImportError:
@@ -123,3 +142,4 @@ def install_span_catcher(current_flight: Callable[[], Any]) -> None:
             return
         provider.add_span_processor(ServerSpanCatcher())
         _installed_on.append(provider)
+        sdk_state.active = True

@@ -23,12 +23,21 @@ __all__ = ["emit_live_spans"]
 
 
 def emit_live_spans(
-    capture: Capture, tree: CallTree, *, min_share: float, min_frame_ms: float
+    capture: Capture,
+    tree: CallTree,
+    *,
+    min_share: float,
+    min_frame_ms: float,
+    within: tuple[int | None, int | None] = (None, None),
 ) -> int:
     """Emit the derived spans; returns how many spans were started.
 
     Under the request's server span when the capture has one; otherwise
     under a request span of their own, so they still read as one request.
+    ``within`` is the server span's start and end: the capture starts a
+    little before a span opened inside the app (Flask's) and ends a little
+    after one closed by the ASGI send, and children must lie inside their
+    parent.
     """
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
@@ -36,6 +45,11 @@ def emit_live_spans(
     tracer = trace.get_tracer("profiler_kit", __version__)
     start_ns = int(capture.started_at * 1e9)
     end_ns = start_ns + max(int(capture.wall_s * 1e9), 1)
+    span_start, span_end = within
+    if span_start is not None and span_start < end_ns:
+        start_ns = max(start_ns, span_start)
+    if span_end is not None and span_end > start_ns:
+        end_ns = min(end_ns, span_end)
     emitted = 0
     if capture.trace_id and capture.span_id:
         server = NonRecordingSpan(

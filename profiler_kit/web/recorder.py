@@ -31,7 +31,7 @@ from profiler_kit.gcwatch import GcTally
 from profiler_kit.ids import new_capture_id
 from profiler_kit.memory import MemorySummary, encode_summary, summarise
 from profiler_kit.otel.derive import link_attributes
-from profiler_kit.otel.link import SpanLink, current_span_link, install_span_catcher
+from profiler_kit.otel.link import SpanLink, current_span_link, install_span_catcher, sdk_state
 from profiler_kit.otel.live import emit_live_spans
 from profiler_kit.policy import CaptureHook, Decision, Policy
 from profiler_kit.record import Capture, KeepReason
@@ -158,6 +158,8 @@ class RequestRecorder:
                     self.stats.failure("starting memray", engines.memory_error)
             else:
                 engines.watch(self.settings.slow_ms, flight.started)
+            if sdk_state.active:
+                flight.otel = current_span_link()
             flight._token = CURRENT.set(flight)
             return flight
         except Exception as error:
@@ -294,6 +296,7 @@ class RequestRecorder:
         tree = CallTree()
         if capture.cpu_profile:
             tree.add_profile(decode_profile(capture.cpu_profile))
+        bounds = link.bounds() if link is not None else (None, None)
         if link is not None:
             link.release(link_attributes(capture, tree))
         if mode != "off":
@@ -303,6 +306,7 @@ class RequestRecorder:
                     tree,
                     min_share=self.settings.otel_min_share,
                     min_frame_ms=self.settings.otel_min_frame_ms,
+                    within=bounds,
                 )
             except Exception as error:
                 self.stats.failure("emitting live OpenTelemetry spans", error)
