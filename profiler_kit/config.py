@@ -59,6 +59,7 @@ class Settings:
     max_captures_per_minute: int = 60
     memory: bool = False
     memory_sample_rate: float = 0.001
+    memory_max_s: float = 10.0  # longest one request may hold memray (one tracker per process)
     # -- privacy -------------------------------------------------------------
     capture_query_string: bool = False
     # -- bounded resources ---------------------------------------------------
@@ -174,7 +175,7 @@ def validate(settings: Settings) -> Settings:
     for name in ("sample_rate", "memory_sample_rate", "otel_min_share"):
         if not 0.0 <= getattr(settings, name) <= 1.0:
             problems.append(f"{name} must be between 0 and 1")
-    for name in ("slow_ms", "interval"):
+    for name in ("slow_ms", "interval", "memory_max_s"):
         if getattr(settings, name) < 0:
             problems.append(f"{name} must not be negative")
     for name in ("max_captures_per_minute", "queue_size", "retention_max_captures"):

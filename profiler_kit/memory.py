@@ -101,9 +101,17 @@ class MemoryTracker:
         self.path = Path("capture.bin")  # the real path is made by start()
         self._tracker: Any = None
         self._owns_lock = False
+        self._stop_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.expired = False  # stopped by max_seconds rather than by its owner
 
-    def start(self) -> None:
-        """Take the process's memray lease and start tracking; nothing is left behind on failure."""
+    def start(self, max_seconds: float | None = None) -> None:
+        """Take the process's memray lease and start tracking; nothing is left behind on failure.
+
+        With ``max_seconds``, tracking stops by itself after that long: memray
+        allows one tracker per process, so a request that hangs must not keep
+        every other request from memory capture (nor keep paying memray's cost).
+        """
         import tempfile
 
         import memray
@@ -125,14 +133,29 @@ class MemoryTracker:
             self._release()
             self.discard()
             raise MemoryUnavailableError(f"memray could not start: {error}") from error
+        if max_seconds is not None and max_seconds > 0:
+            self._timer = threading.Timer(max_seconds, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self) -> None:
+        with self._stop_lock:
+            if self._tracker is not None:
+                self.expired = True
+        self.stop()
 
     def stop(self) -> None:
-        try:
-            if self._tracker is not None:
-                self._tracker.__exit__(None, None, None)
-        finally:
-            self._tracker = None
-            self._release()
+        """Stop tracking (from any thread); stopping twice is harmless."""
+        with self._stop_lock:
+            timer, self._timer = self._timer, None
+            if timer is not None and timer is not threading.current_thread():
+                timer.cancel()
+            try:
+                if self._tracker is not None:
+                    self._tracker.__exit__(None, None, None)
+            finally:
+                self._tracker = None
+                self._release()
 
     def _release(self) -> None:
         if self._owns_lock:

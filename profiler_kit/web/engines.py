@@ -84,12 +84,12 @@ class RequestEngines:
 
     # -- from the first line -------------------------------------------------
 
-    def start_full(self, memory: bool) -> None:
+    def start_full(self, memory: bool, memory_max_s: float | None = None) -> None:
         self.rss0 = read_rss()
         if memory:
             try:
                 tracker = MemoryTracker()
-                tracker.start()
+                tracker.start(max_seconds=memory_max_s)
                 self.tracker = tracker
             except MemoryUnavailableError as error:
                 self.memory_error = error

@@ -150,7 +150,7 @@ class RequestRecorder:
             flight = InFlight(decision, method, path, query, engines)
             flight.stats = self.stats
             if decision.reason is not None:
-                engines.start_full(decision.memory)
+                engines.start_full(decision.memory, self.settings.memory_max_s)
                 if isinstance(engines.memory_error, MemoryBusyError):
                     self.stats.incr("memory.busy")  # expected under concurrency: counted only
                 elif engines.memory_error is not None:
@@ -260,6 +260,11 @@ class RequestRecorder:
                 "threadpool_cpu_s": engines.hop_cpu_s,
                 **({"query": flight.query} if flight.query else {}),
                 **({"memory_error": str(engines.memory_error)} if engines.memory_error else {}),
+                **(
+                    {"memory_stopped_after_s": self.settings.memory_max_s}
+                    if engines.tracker is not None and engines.tracker.expired
+                    else {}
+                ),
                 **({"error": True} if error else {}),
                 **(
                     {"sampling_began_ms": (engines.watching_began - flight.started) * 1000}

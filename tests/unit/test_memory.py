@@ -207,3 +207,43 @@ def test_discard_removes_file_and_directory() -> None:
     tracker.discard()
     assert not tracker.path.exists()
     assert not tracker.path.parent.exists()
+
+
+def test_tracker_stops_itself_after_max_seconds_and_frees_the_lease() -> None:
+    """A request that hangs must not hold the process's only memray tracker for ever."""
+    import time
+
+    from profiler_kit.memory import MemoryTracker, allocation_totals, memray_lock
+
+    tracker = MemoryTracker()
+    tracker.start(max_seconds=0.2)
+    try:
+        before = [bytearray(4096) for _ in range(100)]
+        deadline = time.monotonic() + 10
+        while not tracker.expired and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert tracker.expired
+        assert memray_lock.acquire(blocking=False), "the lease must be free once expired"
+        memray_lock.release()
+        after = [bytearray(4096) for _ in range(1000)]  # not tracked any more
+        tracker.stop()  # the owner's stop after expiry is harmless
+        total_bytes, allocations, _ = allocation_totals(tracker.path)
+        assert 100 * 4096 <= total_bytes < 1000 * 4096
+        assert allocations >= 100
+        del before, after
+    finally:
+        tracker.stop()
+        tracker.discard()
+
+
+def test_tracker_stopped_by_its_owner_cancels_the_timer() -> None:
+    from profiler_kit.memory import MemoryTracker
+
+    tracker = MemoryTracker()
+    tracker.start(max_seconds=60)
+    tracker.stop()
+    try:
+        assert not tracker.expired
+        assert tracker._timer is None
+    finally:
+        tracker.discard()
