@@ -13,12 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from profiler_kit.errors import StoreError
+from profiler_kit.ids import new_capture_id
+from profiler_kit.record import Capture
 from profiler_kit.store import CaptureSummary, open_store
 
 __all__ = [
+    "HOT_SCRIPT",
     "cpu_blob",
+    "make_capture",
     "frame_string",
     "memory_blob",
     "read_captures",
@@ -131,3 +136,67 @@ def stored_texts(store: Path, capture_id: str) -> dict[str, list[str]]:
         else:
             texts[name] = [str(value)]
     return texts
+
+
+HOT_SCRIPT = """\
+import time
+
+
+def burn_cpu_hotspot():
+    deadline = time.perf_counter() + 0.3
+    total = 0
+    while time.perf_counter() < deadline:
+        for i in range(2000):
+            total += i * i % 7
+    return total
+
+
+def light_cpu_helper():
+    deadline = time.perf_counter() + 0.03
+    total = 0
+    while time.perf_counter() < deadline:
+        for i in range(2000):
+            total += i % 3
+    return total
+
+
+burn_cpu_hotspot()
+light_cpu_helper()
+print("burned")
+"""
+"""A script with one dominant function (``burn_cpu_hotspot``, ~0.3 s) and a light one."""
+
+
+def make_capture(
+    records: list[tuple[list[str], float]] | None = None,
+    *,
+    started_at: float | None = None,
+    **changes: Any,
+) -> Capture:
+    """A request capture (GET /orders/{id}, status 200) whose CPU profile is ``records``.
+
+    ``records`` are root-first stacks of :func:`frame_string` strings with
+    seconds; wall and CPU time default to their total. Any other field is set
+    through ``changes``.
+    """
+    started = time.time() - 600 if started_at is None else started_at
+    stacks = records if records is not None else [([frame_string("view")], 0.1)]
+    total = sum(seconds for _, seconds in stacks)
+    capture = Capture(
+        id=new_capture_id(started),
+        kind="request",
+        service="shop",
+        host="web-7",
+        pid=4242,
+        started_at=started,
+        wall_s=total,
+        cpu_s=total,
+        reason="slow",
+        target="GET /orders/{id}",
+        method="GET",
+        route="/orders/{id}",
+        path="/orders/17",
+        status=200,
+        cpu_profile=cpu_blob(stacks, start_time=started),
+    )
+    return capture.replace(**changes)

@@ -19,33 +19,9 @@ from typing import Any
 
 import pytest
 
-HOT_SCRIPT = """\
-import time
+from profiler_kit.testing import HOT_SCRIPT as BURN_SCRIPT
 
-
-def burn_cpu_hotspot():
-    deadline = time.perf_counter() + 0.3
-    total = 0
-    while time.perf_counter() < deadline:
-        for i in range(2000):
-            total += i * i % 7
-    return total
-
-
-def light_cpu_helper():
-    deadline = time.perf_counter() + 0.03
-    total = 0
-    while time.perf_counter() < deadline:
-        for i in range(2000):
-            total += i % 3
-    return total
-
-
-burn_cpu_hotspot()
-light_cpu_helper()
-print("burned")
-print("done: ünïcode ✓")
-"""
+HOT_SCRIPT = BURN_SCRIPT + 'print("done: ünïcode ✓")\n'
 HOT_SCRIPT_STDOUT = "burned\ndone: ünïcode ✓\n"
 
 SHOW_ARGV = """\

@@ -33,41 +33,13 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.ids import new_capture_id
 from profiler_kit.record import Capture
 from profiler_kit.store import open_store
-from profiler_kit.testing import cpu_blob, frame_string
+from profiler_kit.testing import HOT_SCRIPT, frame_string, make_capture
 from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
 
 COMMAND_TIMEOUT_S = 60.0
 DERIVED = "profiler_kit.derived_from_samples"
-
-HOT_SCRIPT = """\
-import time
-
-
-def burn_cpu_hotspot():
-    deadline = time.perf_counter() + 0.3
-    total = 0
-    while time.perf_counter() < deadline:
-        for i in range(2000):
-            total += i * i % 7
-    return total
-
-
-def light_cpu_helper():
-    deadline = time.perf_counter() + 0.03
-    total = 0
-    while time.perf_counter() < deadline:
-        for i in range(2000):
-            total += i % 3
-    return total
-
-
-burn_cpu_hotspot()
-light_cpu_helper()
-print("burned")
-"""
 
 # The known profile: (root-first stack of (function, file, first line), seconds).
 # Total 100 ms. Totals: handle_request 100 (self 4), load_orders 80 (self 60),
@@ -225,29 +197,16 @@ class OtlpCli:
     @staticmethod
     def known_capture(**changes: Any) -> Capture:
         """A GET /orders/{id} request capture with :data:`KNOWN_PROFILE`, 200 ms of wall time."""
-        started_at = float(changes.pop("started_at", time.time() - 600))
         records = [
             ([frame_string(*frame) for frame in stack], seconds) for stack, seconds in KNOWN_PROFILE
         ]
-        capture = Capture(
-            id=new_capture_id(started_at),
-            kind="request",
-            service="shop",
-            host="web-7",
-            pid=4242,
-            started_at=started_at,
-            wall_s=0.200,
-            cpu_s=0.090,
-            reason="slow",
-            target="shop",
-            method="GET",
-            route="/orders/{id}",
-            path="/orders/17",
-            status=200,
-            cpu_profile=cpu_blob(records, start_time=started_at),
-            extra={"gc_s": 0.004},
-        )
-        return capture.replace(**changes)
+        defaults: dict[str, Any] = {
+            "wall_s": 0.200,
+            "cpu_s": 0.090,
+            "target": "shop",
+            "extra": {"gc_s": 0.004},
+        }
+        return make_capture(records, **{**defaults, **changes})
 
     def known_captures(self, count: int, **changes: Any) -> list[Capture]:
         """``count`` known captures a second apart, added to the store."""
