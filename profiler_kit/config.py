@@ -178,9 +178,11 @@ def validate(settings: Settings) -> Settings:
     for name in ("slow_ms", "interval", "memory_max_s"):
         if getattr(settings, name) < 0:
             problems.append(f"{name} must not be negative")
-    for name in ("max_captures_per_minute", "queue_size", "retention_max_captures"):
+    for name in ("max_captures_per_minute", "retention_max_captures"):
         if getattr(settings, name) < 0:
             problems.append(f"{name} must not be negative")
+    if settings.queue_size < 1:
+        problems.append("queue_size must be at least 1 (the queue is always bounded)")
     if problems:
         raise SettingsError("invalid profiler-kit settings: " + "; ".join(problems))
     return settings

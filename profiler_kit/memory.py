@@ -139,23 +139,23 @@ class MemoryTracker:
             self._timer.start()
 
     def _expire(self) -> None:
-        with self._stop_lock:
-            if self._tracker is not None:
-                self.expired = True
-        self.stop()
+        self.stop(expired=True)
 
-    def stop(self) -> None:
+    def stop(self, *, expired: bool = False) -> None:
         """Stop tracking (from any thread); stopping twice is harmless."""
         with self._stop_lock:
+            running = self._tracker is not None
             timer, self._timer = self._timer, None
             if timer is not None and timer is not threading.current_thread():
                 timer.cancel()
             try:
-                if self._tracker is not None:
+                if running:
                     self._tracker.__exit__(None, None, None)
             finally:
                 self._tracker = None
                 self._release()
+                # Only once tracking has really stopped: whoever sees the flag may rely on it.
+                self.expired = self.expired or (expired and running)
 
     def _release(self) -> None:
         if self._owns_lock:

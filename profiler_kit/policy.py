@@ -12,6 +12,7 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,23 +44,29 @@ _WATCH = Decision(reason=None, watch_slow=True, memory=False)
 
 
 class Budget:
-    """A token bucket: at most ``per_minute`` captures, refilled continuously."""
+    """At most ``per_minute`` captures in any 60 seconds: a sliding window of their times.
+
+    Stricter than a token bucket, which would allow a full bucket plus a
+    minute's refill inside one minute. Only captures reach it (fast watched
+    requests never do), so keeping their times costs nothing per request.
+    """
+
+    WINDOW_S = 60.0
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self._tokens = float(per_minute)
-        self._rate = per_minute / 60.0
+        self.capacity = per_minute
+        self._taken: deque[float] = deque()
         self._clock = clock
-        self._last = clock()
         self._lock = threading.Lock()
 
     def take(self) -> bool:
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self._rate)
-            self._last = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            taken = self._taken
+            while taken and now - taken[0] >= self.WINDOW_S:
+                taken.popleft()
+            if len(taken) < self.capacity:
+                taken.append(now)
                 return True
             return False
 
@@ -121,7 +128,8 @@ class Policy:
             self.stats.incr("skipped.over_budget")
             reason, memory = None, False
         if reason is None:
-            return _WATCH if settings.slow_ms > 0 else None
+            watch = settings.slow_ms > 0 and settings.max_captures_per_minute > 0
+            return _WATCH if watch else None
         return Decision(reason=reason, watch_slow=False, memory=memory)
 
     def _memory_sampled(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -159,9 +160,14 @@ class Store:
             raise StoreError(f"{self.path} is a directory, not a capture store file")
         if create:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # Captures name the code's functions and files: private to the
+                # user by default (a directory made here is 0700, a file 0600;
+                # SQLite gives its -wal and -shm files the same mode).
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not self.path.exists():
+                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as error:
-                raise StoreError(f"cannot create {self.path.parent}: {error.strerror}") from error
+                raise StoreError(f"cannot create {self.path}: {error.strerror}") from error
         with self._translate_errors():
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:

@@ -31,6 +31,11 @@ _COMMANDS = {
     "bench": ("profiler_kit.cli.bench", "bench", "Measure a script or endpoints reproducibly."),
     "baseline": ("profiler_kit.cli.baseline", "baseline", "Save a bench run as a baseline file."),
     "check": ("profiler_kit.cli.check", "check", "Check a bench run against a baseline (CI)."),
+    "doctor": (
+        "profiler_kit.cli.doctor",
+        "doctor",
+        "Check the installation and configuration; say what to fix.",
+    ),
 }
 
 
