@@ -12,7 +12,6 @@ import random
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,31 +43,42 @@ _WATCH = Decision(reason=None, watch_slow=True, memory=False)
 
 
 class Budget:
-    """At most ``per_minute`` captures in any 60 seconds: a sliding window of their times.
+    """At most ``per_minute`` captures in any 60 seconds, counted per second.
 
     Stricter than a token bucket, which would allow a full bucket plus a
-    minute's refill inside one minute. Only captures reach it (fast watched
-    requests never do), so keeping their times costs nothing per request.
+    minute's refill inside one minute. Sixty one-second counters keep memory
+    constant whatever the budget; only captures reach here (fast watched
+    requests never do), so summing them costs nothing per request.
     """
 
-    WINDOW_S = 60.0
+    WINDOW_S = 60
+    # Whole seconds counted: the current one and the 60 before it, so that a
+    # capture late in one second still counts a full minute later.
+    SLOTS = WINDOW_S + 1
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = per_minute
-        self._taken: deque[float] = deque()
+        self._seconds = [-(10**9)] * self.SLOTS  # which second each slot counts
+        self._counts = [0] * self.SLOTS
         self._clock = clock
         self._lock = threading.Lock()
 
     def take(self) -> bool:
         with self._lock:
-            now = self._clock()
-            taken = self._taken
-            while taken and now - taken[0] >= self.WINDOW_S:
-                taken.popleft()
-            if len(taken) < self.capacity:
-                taken.append(now)
-                return True
-            return False
+            second = int(self._clock())
+            oldest = second - self.WINDOW_S
+            used = sum(
+                count
+                for slot_second, count in zip(self._seconds, self._counts, strict=True)
+                if slot_second >= oldest
+            )
+            if used >= self.capacity:
+                return False
+            slot = second % self.SLOTS
+            if self._seconds[slot] != second:
+                self._seconds[slot], self._counts[slot] = second, 0
+            self._counts[slot] += 1
+            return True
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
