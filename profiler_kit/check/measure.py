@@ -17,7 +17,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from profiler_kit.errors import MemoryUnavailableError
@@ -26,6 +26,7 @@ from profiler_kit.memory import MemoryTracker, allocation_totals
 __all__ = [
     "COUNT_METRICS",
     "Timing",
+    "clock",
     "count_calls",
     "count_memory",
     "query_counter",
@@ -53,29 +54,39 @@ class Timing:
 @dataclass
 class _Counter:
     count: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def clock() -> Iterator[Timing]:
+    """Wall and CPU time and GC collections of a block; the Timing is filled at its end.
+
+    Only clocks and a GC callback run inside, so the block can sit under
+    memray without the measurement's own allocations being counted.
+    """
+    timing = Timing(0.0, 0.0, 0, 0)
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop":
+            timing.gc_collections += 1
+
+    gc.callbacks.append(on_gc)
+    cpu0 = time.process_time()
+    wall0 = time.perf_counter()
+    try:
+        yield timing
+    finally:
+        timing.wall_s = time.perf_counter() - wall0
+        timing.cpu_s = time.process_time() - cpu0
+        gc.callbacks.remove(on_gc)
 
 
 def timed_call(function: Callable[[], object]) -> Timing:
     """One timed call. CPU is the process's, so work handed to worker threads counts."""
-    collections = _Counter()
-
-    def on_gc(phase: str, info: dict[str, Any]) -> None:
-        if phase == "stop":
-            collections.count += 1
-
     gc.collect()
-    with query_counter() as queries:
-        gc.callbacks.append(on_gc)
-        try:
-            cpu0 = time.process_time()
-            wall0 = time.perf_counter()
-            function()
-            wall = time.perf_counter() - wall0
-            cpu = time.process_time() - cpu0
-        finally:
-            gc.callbacks.remove(on_gc)
-    return Timing(wall, cpu, collections.count, queries.count)
+    with query_counter() as queries, clock() as timing:
+        function()
+    timing.queries = queries.count
+    return timing
 
 
 def count_calls(function: Callable[[], object]) -> int:
@@ -99,15 +110,17 @@ def count_memory(function: Callable[[], object]) -> dict[str, int]:
     gc.collect()
     tracker.start()
     try:
-        function()
-    finally:
-        tracker.stop()
-    try:
+        try:
+            function()
+        finally:
+            tracker.stop()
         total_bytes, allocations, peak = allocation_totals(tracker.path)
-    except Exception as error:
+    except MemoryUnavailableError:
+        raise
+    except OSError as error:
         raise MemoryUnavailableError(f"memray's capture could not be read: {error}") from error
     finally:
-        tracker.discard()
+        tracker.discard()  # also when the function raised: no file left behind
     return {"allocations": allocations, "allocated_bytes": total_bytes, "peak_bytes": peak}
 
 
