@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import math
 import platform
 import statistics
 import time
@@ -202,6 +203,11 @@ def load_baseline(path: Path) -> Baseline:
     targets_raw = document.get("targets")
     if not isinstance(targets_raw, dict):
         raise BaselineError(f"{path}: 'targets' must be an object of bench targets")
+    if not targets_raw:
+        raise BaselineError(f"{path} holds no targets: save it from a bench run that measured some")
+    environment = document.get("environment", {})
+    if not isinstance(environment, dict):
+        raise BaselineError(f"{path}: 'environment' must be an object")
     targets = {}
     for name, entry in targets_raw.items():
         targets[str(name)] = _target(path, str(name), entry)
@@ -209,8 +215,13 @@ def load_baseline(path: Path) -> Baseline:
         run=str(document.get("run", "")),
         created=str(document.get("created", "")),
         targets=targets,
-        environment={str(k): str(v) for k, v in (document.get("environment") or {}).items()},
+        environment={str(k): str(v) for k, v in environment.items()},
     )
+
+
+def _finite_non_negative(value: Any) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and math.isfinite(value) and value >= 0
 
 
 def _target(path: Path, name: str, entry: Any) -> BenchTarget:
@@ -224,12 +235,15 @@ def _target(path: Path, name: str, entry: Any) -> BenchTarget:
             not isinstance(values, list)
             or not values
             or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 and v == v
+                isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and math.isfinite(v)
+                and v >= 0
                 for v in values
             )
         ):
             raise BaselineError(
-                f"{where}: {key!r} must be a non-empty list of non-negative numbers"
+                f"{where}: {key!r} must be a non-empty list of finite non-negative numbers"
             )
         series[key] = [float(v) for v in values]
     counts = entry.get("counts", {})

@@ -100,14 +100,19 @@ def _compare_target(
 
 
 def function_shares(profile: bytes) -> dict[tuple[str, str], float]:
-    """Each function's share of a profile's self time, keyed by (name, file:line)."""
+    """Each function's share of the profile including what it called, keyed by (name, file:line).
+
+    Inclusive, so new work done in a built-in (``bytes.count``) shows up in
+    the Python function that started calling it; the callers above it were
+    already near 100 % and do not grow.
+    """
     tree = CallTree()
     tree.add_profile(decode_profile(profile))
     total = tree.total
     if total <= 0:
         return {}
     shares: dict[tuple[str, str], float] = {}
-    for frame_id, seconds in tree.self_times.items():
+    for frame_id, seconds in tree.total_times.items():
         frame = tree.frames[frame_id]
         key = (frame.name, frame.location)
         shares[key] = shares.get(key, 0.0) + seconds / total
@@ -115,7 +120,7 @@ def function_shares(profile: bytes) -> dict[tuple[str, str], float]:
 
 
 def grown_functions(before: bytes, after: bytes) -> tuple[GrownFunction, ...]:
-    """The functions whose share of self time grew most, largest growth first."""
+    """The functions whose share of the time grew most, largest growth first."""
     try:
         old, new = function_shares(before), function_shares(after)
     except ValueError:

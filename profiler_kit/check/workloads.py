@@ -14,11 +14,12 @@ import contextlib
 import importlib
 import inspect
 import io
+import os
 import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from profiler_kit.errors import ProfilerKitError
 
@@ -32,6 +33,9 @@ __all__ = [
     "load_app",
     "request_workloads",
 ]
+
+
+T = TypeVar("T")
 
 
 class WorkloadError(ProfilerKitError):
@@ -66,6 +70,9 @@ class ScriptWorkload:
         self._code: Any = None
 
     def setup(self) -> None:
+        # Made once here, so each run's own counts hold the script's work only.
+        self._directory = str(self.script.parent.absolute())
+        self._sink = open(os.devnull, "w")  # noqa: SIM115 - closed by close()
         try:
             source = self.script.read_bytes()
         except OSError as error:
@@ -81,23 +88,32 @@ class ScriptWorkload:
             "__file__": str(self.script),
             "__builtins__": builtins,
         }
-        saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
+        saved_argv, saved_path0, saved_stdout = (
+            sys.argv,
+            sys.path[0] if sys.path else None,
+            sys.stdout,
+        )
         sys.argv = [str(self.script), *self.args]
         if sys.path:
-            sys.path[0] = str(self.script.parent.absolute())
+            sys.path[0] = self._directory
+        sys.stdout = self._sink
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(self._code, namespace)  # noqa: S102 - running the script is the point
+            exec(self._code, namespace)  # noqa: S102 - running the script is the point
         except SystemExit as done:
             if done.code not in (None, 0):
                 raise WorkloadError(f"{self.script} exited with status {done.code}") from None
+        except Exception as error:
+            raise WorkloadError(f"{self.script} raised {type(error).__name__}: {error}") from None
         finally:
+            sys.stdout = saved_stdout
             sys.argv = saved_argv
             if saved_path0 is not None:
                 sys.path[0] = saved_path0
 
     def close(self) -> None:
-        pass
+        sink = getattr(self, "_sink", None)
+        if sink is not None:
+            sink.close()
 
 
 @dataclass(frozen=True)
@@ -145,8 +161,10 @@ def load_app(reference: str) -> Any:
         sys.path.insert(0, str(Path.cwd()))
     try:
         app: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise WorkloadError(f"cannot import {module_name}: {error}") from error
+    except Exception as error:  # SyntaxError, or anything the module raises on import
+        raise WorkloadError(
+            f"cannot import {module_name}: {type(error).__name__}: {error}"
+        ) from None
     for name in attribute.split("."):
         try:
             app = getattr(app, name)
@@ -167,6 +185,18 @@ def request_workloads(app: Any, specs: list[RequestSpec]) -> list[Workload]:
         loop = _AsgiLoop(app)
         return [AsgiRequest(spec, loop) for spec in specs]
     return [WsgiRequest(spec, app) for spec in specs]
+
+
+def _guarded(name: str, call: Callable[[], T]) -> T:
+    """The app's own exception, as an error naming the request instead of a traceback."""
+    try:
+        return call()
+    except WorkloadError:
+        raise
+    except Exception as error:
+        raise WorkloadError(
+            f"{name} raised {type(error).__name__}: {error} (is it a WSGI or ASGI app?)"
+        ) from None
 
 
 def _check_status(name: str, status: int | None, body: bytes) -> None:
@@ -193,11 +223,11 @@ class WsgiRequest:
         self.path: str | None = spec.path
 
     def setup(self) -> None:
-        status, body = self._call()
+        status, body = _guarded(self.name, self._call)
         _check_status(self.name, status, body)
 
     def run(self) -> None:
-        self._call()
+        _guarded(self.name, self._call)
 
     def _call(self) -> tuple[int | None, bytes]:
         spec = self.spec
@@ -305,13 +335,14 @@ class AsgiRequest:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def setup(self) -> None:
-        self._loop = self.shared.open()
-        status, body = self._loop.run_until_complete(self._call())
+        loop = self._loop = self.shared.open()
+        status, body = _guarded(self.name, lambda: loop.run_until_complete(self._call()))
         _check_status(self.name, status, body)
 
     def run(self) -> None:
-        assert self._loop is not None, "setup() first"
-        self._loop.run_until_complete(self._call())
+        loop = self._loop
+        assert loop is not None, "setup() first"
+        _guarded(self.name, lambda: loop.run_until_complete(self._call()))
 
     async def _call(self) -> tuple[int | None, bytes]:
         spec = self.spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +105,9 @@ def bench(
             raise ProfilerKitError(f"no such script: {script}")
         workloads.append(ScriptWorkload(script, list(script_args)))
     if app_ref is not None:
+        # The app's own profiler-kit middleware would profile (and store) every
+        # benchmarked request: off unless the environment asks for it.
+        os.environ.setdefault("PROFILER_KIT_ENABLED", "false")
         specs = [RequestSpec.parse(text) for text in requests]
         workloads.extend(request_workloads(load_app(app_ref), specs))
     store_path = resolve_store(store)
@@ -125,7 +129,8 @@ def bench(
     with open_store(store_path) as capture_store:
         capture_store.add_many(captures)
     _print_table(results)
-    click.echo(f"bench run {run_id}: {len(captures)} targets stored in {store_path}", err=True)
+    noun = "target" if len(captures) == 1 else "targets"
+    click.echo(f"bench run {run_id}: {len(captures)} {noun} stored in {store_path}", err=True)
 
 
 def _print_table(results: list[BenchResult]) -> None:
