@@ -171,6 +171,13 @@ class Store:
         with self._translate_errors():
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
+            # What was opened: a writer compares it with the path later, to notice
+            # a store deleted or replaced while the app runs.
+            self.file_stat = self.path.stat()
+        except OSError:
+            self._db.close()
+            raise
+        try:
             with self._translate_errors():
                 self._prepare(create)
         except BaseException:
@@ -241,6 +248,11 @@ class Store:
         while True:
             try:
                 self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+                # Keep the write-ahead log small: checkpoint every 1 MiB and
+                # truncate it back to 1 MiB, so a store needs about that much
+                # disk beyond its retention bound (SQLite's default is 4 MiB).
+                self._db.execute("PRAGMA wal_autocheckpoint=256")
+                self._db.execute("PRAGMA journal_size_limit=1048576")
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
@@ -329,8 +341,10 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
-                    "DELETE FROM captures WHERE id IN "
-                    "(SELECT id FROM captures ORDER BY started_at, id LIMIT ?)",
+                    # Oldest written first (rowid), not oldest by clock: after the
+                    # wall clock steps back, new captures would look oldest.
+                    "DELETE FROM captures WHERE rowid IN "
+                    "(SELECT rowid FROM captures ORDER BY rowid LIMIT ?)",
                     (excess,),
                 )
                 self._db.execute("COMMIT")

@@ -68,6 +68,9 @@ class BackgroundWriter:
                 self._pending -= 1
                 self._idle.notify_all()
             self.stats.incr("dropped.queue_full")
+            self.stats.failure(
+                "queueing a capture", QueueFullError(f"{self.queue_size} captures already waiting")
+            )
             return False
         return True
 
@@ -139,18 +142,32 @@ class BackgroundWriter:
                 except Exception as error:  # counted, never raised
                     self.stats.failure("building a capture", error)
             try:
+                written = False
                 if captures:
+                    if store is not None and _replaced(store, self.store_path):
+                        # Deleted or moved under us: writing on would fill an
+                        # unlinked file nobody can read. Start a new store.
+                        self.stats.failure(
+                            "the capture store was deleted or replaced; reopening",
+                            StoreError(str(self.store_path)),
+                        )
+                        store.close()
+                        store = None
                     if store is None:
                         store = open_store(self.store_path)
                     store.add_many(captures)
+                    written = True
                     self.stats.incr("captures.written", len(captures))
                     self._writes_since_retention += len(captures)
                     if self._writes_since_retention >= RETENTION_EVERY:
                         self._writes_since_retention = 0
                         self._enforce_retention(store)
             except (StoreError, OSError) as error:
-                self.stats.incr("dropped.store_error", len(captures))
-                self.stats.failure("writing to the capture store", error)
+                if written:  # the batch is in; only the retention pass failed
+                    self.stats.failure("enforcing store retention", error)
+                else:
+                    self.stats.incr("dropped.store_error", len(captures))
+                    self.stats.failure("writing to the capture store", error)
                 if store is not None:
                     store.close()
                     store = None
@@ -163,6 +180,18 @@ class BackgroundWriter:
         removed = store.enforce_retention(self.max_captures, self.max_bytes)
         if removed:
             self.stats.incr("retention.removed", removed)
+
+
+class QueueFullError(Exception):
+    """The background queue is full: captures are dropped (and counted) until it drains."""
+
+
+def _replaced(store: Store, path: Path) -> bool:
+    """Whether the open store's file is no longer the one at ``path`` (deleted or swapped)."""
+    try:
+        return not os.path.samestat(path.stat(), store.file_stat)
+    except OSError:
+        return True
 
 
 _writers: dict[tuple[int, Path], BackgroundWriter] = {}
