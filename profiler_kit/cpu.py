@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from pyinstrument import Profiler
 from pyinstrument.session import Session
 
+from profiler_kit import safejson
 from profiler_kit.sampler import SampleTarget, frame_identifier, hub
 
 __all__ = [
@@ -208,7 +209,7 @@ def encode_session(
 def decode_profile(blob: bytes) -> CpuProfile:
     """Inverse of :func:`encode_session`; raises ``ValueError`` on foreign data."""
     try:
-        document = json.loads(zlib.decompress(blob))
+        document = safejson.loads(zlib.decompress(blob))
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ValueError("unknown format")
         frames = [str(frame) for frame in document["frames"]]
@@ -217,6 +218,12 @@ def decode_profile(blob: bytes) -> CpuProfile:
         meta = document["meta"]
         if not isinstance(meta, dict):
             raise ValueError("meta is not an object")
+        for key in ("sys_path", "sys_prefixes", "start_call_stack"):
+            value = meta.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"meta.{key} is not a list of strings")
+        if any(seconds < 0 for _, seconds in samples):
+            raise ValueError("negative sample time")
     except (zlib.error, ValueError, TypeError, KeyError) as error:
         raise ValueError(f"unreadable CPU profile: {error}") from error
     if any(not 0 <= stack < len(stacks) for stack, _ in samples) or any(

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from profiler_kit import safejson
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
 
 __all__ = [
@@ -258,13 +259,19 @@ def encode_summary(summary: MemorySummary) -> bytes:
 def decode_summary(blob: bytes) -> MemorySummary:
     """Inverse of :func:`encode_summary`; raises ``ValueError`` on foreign data."""
     try:
-        document = json.loads(zlib.decompress(blob))
+        document = safejson.loads(zlib.decompress(blob))
         if document.pop("format") != FORMAT:
             raise ValueError("unknown format")
 
+        def frame(raw: Any) -> Frame:
+            function, file, line = raw
+            if not (isinstance(function, str) and isinstance(file, str) and type(line) is int):
+                raise ValueError(f"malformed frame {raw!r:.80}")
+            return (function, file, line)
+
         def sites(items: list[dict[str, Any]]) -> list[AllocationSite]:
             return [
-                AllocationSite(int(s["bytes"]), int(s["count"]), [tuple(f) for f in s["stack"]])
+                AllocationSite(int(s["bytes"]), int(s["count"]), [frame(f) for f in s["stack"]])
                 for s in items
             ]
 

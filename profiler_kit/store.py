@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from profiler_kit import __version__
+from profiler_kit import __version__, safejson
 from profiler_kit.errors import (
     CaptureNotFoundError,
     StoreCorruptError,
@@ -299,6 +300,11 @@ class Store:
             raise StoreError(f"cannot use capture store {self.path}: {error}") from error
         except OSError as error:
             raise StoreError(f"cannot use capture store {self.path}: {error}") from error
+        except UnicodeDecodeError as error:  # SQLite quoting damaged schema text back at us
+            raise StoreCorruptError(
+                f"{self.path} is corrupt (damaged text in its schema: {error.reason}); "
+                "move it aside and profile again, or restore it from a copy"
+            ) from error
 
     # -- writing -------------------------------------------------------------
 
@@ -397,9 +403,7 @@ class Store:
             else:
                 rows = self._db.execute(sql).fetchall()
         return [
-            CaptureSummary(
-                **{**dict(zip(_SUMMARY_COLUMNS, row, strict=True)), "extra": _json(row[-1])}
-            )
+            CaptureSummary(**_sanitized(dict(zip(_SUMMARY_COLUMNS, row, strict=True))))
             for row in rows
         ]
 
@@ -441,19 +445,57 @@ def open_store(path: Path | str, *, create: bool = True) -> Store:
 
 
 def _row(capture: Capture) -> tuple[Any, ...]:
-    values = [getattr(capture, column) for column in _COLUMNS[:-1]]
-    return (*values, json.dumps(capture.extra, separators=(",", ":")))
+    values = [_storable(getattr(capture, column)) for column in _COLUMNS[:-1]]
+    return (*values, json.dumps(capture.extra, separators=(",", ":"), default=str))
+
+
+def _storable(value: Any) -> Any:
+    """Text SQLite can hold: a lone surrogate (a non-UTF-8 file name or URL) is escaped."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+_NUMERIC = {"started_at": float, "wall_s": float, "cpu_s": float}
 
 
 def _capture(row: tuple[Any, ...]) -> Capture:
-    values = dict(zip(_COLUMNS, row, strict=True))
+    return Capture(**_sanitized(dict(zip(_COLUMNS, row, strict=True))))
+
+
+def _sanitized(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's values, damaged fields replaced and named in ``extra["damaged"]``.
+
+    A damaged or foreign row must not stop ``ls``, reports or exports of the
+    others; the damage stays visible instead of being silently repaired.
+    """
     values["extra"] = _json(values["extra"])
-    return Capture(**values)
+    damaged: list[str] = []
+    for name in _NUMERIC:
+        value = values[name]
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or abs(value) > 1e12:
+            values[name], damaged = 0.0, [*damaged, name]
+    for name in ("status", "exit_code", "pid", "peak_memory", "allocated_bytes", "allocations"):
+        value = values[name]
+        if value is not None and (type(value) is not int or abs(value) > 2**62):
+            values[name], damaged = None, [*damaged, name]
+    for name in ("id", "kind", "service", "host", "reason", "target"):
+        if not isinstance(values[name], str):
+            values[name], damaged = str(values[name]), [*damaged, name]
+    if values["pid"] is None:
+        values["pid"] = 0
+    if damaged:
+        values["extra"]["damaged"] = damaged
+    return values
 
 
 def _json(text: str | None) -> dict[str, Any]:
     try:
-        value = json.loads(text or "{}")
+        value = safejson.loads(text or "{}")
     except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        return {"damaged": ["extra"]}
+    return value if isinstance(value, dict) else {"damaged": ["extra"]}

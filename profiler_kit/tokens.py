@@ -14,6 +14,7 @@ import base64
 import enum
 import hashlib
 import hmac
+import math
 import os
 import time
 
@@ -35,11 +36,17 @@ def _sign(secret: str, message: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+MAX_TTL_S = 30 * 86400  # a trigger token is for a debugging session, not for ever
+
+
 def make_token(secret: str, ttl_s: float, *, now: float | None = None) -> str:
     """A token valid for ``ttl_s`` seconds from ``now``."""
     if not secret:
         raise ValueError("a trigger secret is needed to make a token")
-    expiry = int((time.time() if now is None else now) + ttl_s)
+    if not math.isfinite(ttl_s) or not 0 < ttl_s <= MAX_TTL_S:
+        raise ValueError(f"a token lives between 1 s and {MAX_TTL_S // 86400} days")
+    # Rounded up: a sub-second TTL must not give a token that is already expired.
+    expiry = math.ceil((time.time() if now is None else now) + ttl_s)
     nonce = base64.urlsafe_b64encode(os.urandom(9)).decode("ascii")
     message = f"{PREFIX}.{expiry}.{nonce}"
     return f"{message}.{_sign(secret, message)}"
@@ -50,9 +57,11 @@ def check_token(secret: str, token: str, *, now: float | None = None) -> TokenCh
     if len(token) > MAX_TOKEN_LENGTH:
         return TokenCheck.MALFORMED
     parts = token.split(".")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit():
+    if len(parts) != 4 or parts[0] != PREFIX or not (parts[1].isascii() and parts[1].isdigit()):
         return TokenCheck.MALFORMED
     message = ".".join(parts[:3])
+    if not message.isascii():
+        return TokenCheck.MALFORMED  # our tokens are ASCII; and a lone surrogate cannot be signed
     # Compare before looking at the expiry, so timing says nothing about either.
     authentic = hmac.compare_digest(
         _sign(secret, message).encode(), parts[3].encode("ascii", "replace")
@@ -74,6 +83,6 @@ def parse_duration(text: str) -> float:
         value = float(number) * (factor or 1)
     except ValueError:
         raise ValueError(f"not a duration: {text!r} (try 90s, 10m, 2h)") from None
-    if value <= 0:
-        raise ValueError(f"a duration must be positive, got {text!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"a duration must be positive and finite, got {text!r}")
     return value

@@ -162,7 +162,7 @@ class BackgroundWriter:
                     if self._writes_since_retention >= RETENTION_EVERY:
                         self._writes_since_retention = 0
                         self._enforce_retention(store)
-            except (StoreError, OSError) as error:
+            except Exception as error:  # whatever it is, the writer thread must live on
                 if written:  # the batch is in; only the retention pass failed
                     self.stats.failure("enforcing store retention", error)
                 else:

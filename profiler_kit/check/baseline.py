@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler_kit import __version__
+from profiler_kit import __version__, safejson
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.ids import new_capture_id
 from profiler_kit.record import Capture
@@ -185,8 +185,8 @@ def load_baseline(path: Path) -> Baseline:
     except OSError as error:
         raise BaselineError(f"cannot read the baseline {path}: {error.strerror}") from None
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = safejson.loads(raw)
+    except ValueError as error:
         raise BaselineError(f"{path} is not a baseline file (not JSON: {error})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BaselineError(

@@ -55,7 +55,7 @@ def build_and_write(
     )
     data = aggregate_report_data(current, baseline, labels=labels)
     try:
-        output.write_text(render_aggregate_report(data), encoding="utf-8")
+        output.write_text(render_aggregate_report(data), encoding="utf-8", errors="replace")
     except OSError as error:
         raise ProfilerKitError(f"cannot write the report to {output}: {error.strerror}") from error
     text = overview_table(current)

@@ -42,4 +42,7 @@ def token(ttl: str, secret: str | None) -> None:
             "no trigger secret: set PROFILER_KIT_TRIGGER_SECRET (the same value the app uses) "
             "or pass --secret"
         )
-    click.echo(make_token(secret, seconds))
+    try:
+        click.echo(make_token(secret, seconds))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--ttl") from error

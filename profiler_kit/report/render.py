@@ -102,5 +102,6 @@ def render_aggregate_report(data: dict[str, Any]) -> str:
 
 
 def write_capture_report(view: CaptureView, path: Path) -> Path:
-    path.write_text(render_capture_report(view), encoding="utf-8")
+    # "replace": a lone surrogate (a file name that is not UTF-8) shows as U+FFFD.
+    path.write_text(render_capture_report(view), encoding="utf-8", errors="replace")
     return path

@@ -1,0 +1,193 @@
+"""Building reports from hostile names, and the structural checks every rendered report passes.
+
+Shared by test_report_fuzz.py (hypothesis scale, HTML only) and
+test_report_browser.py (a sample, in Chromium).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from fuzzkit import make_capture
+
+from profiler_kit.capture_view import CaptureView
+from profiler_kit.report.render import render_capture_report
+from profiler_kit.store import open_store
+from profiler_kit.testing import cpu_blob, frame_string, memory_blob
+
+
+@dataclass
+class Names:
+    """Every outside string that reaches a report."""
+
+    function: str
+    file: str
+    route: str
+    target: str
+    method: str = "GET"
+    host: str = "host"
+    service: str = "svc"
+    note: str = "note"
+    python: str = "3.11"
+
+    def all(self) -> list[str]:
+        return [self.function, self.file, self.route, self.target, self.method, self.host,
+                self.service, self.note, self.python]  # fmt: skip
+
+
+def hostile_capture(names: Names, *, kind: str = "request", started_at: float = 1.7e9) -> Any:
+    main = frame_string("main", "/srv/app/main.py", 1)
+    hostile = frame_string(names.function, names.file, 7)
+    memory = memory_blob([(4096, 2, [(names.function, names.file, 8), ("main", "/srv/m.py", 1)])])
+    summary = json.loads(__import__("zlib").decompress(memory))
+    summary["notes"] = [names.note]
+    return make_capture(
+        started_at=started_at,
+        kind=kind,
+        reason="sampled" if kind == "request" else "script",
+        target=names.target,
+        method=names.method if kind == "request" else None,
+        route=names.route if kind == "request" else None,
+        path=names.route if kind == "request" else None,
+        status=200 if kind == "request" else None,
+        host=names.host,
+        service=names.service,
+        peak_memory=4096,
+        cpu_profile=cpu_blob([([main, hostile], 0.3), ([main], 0.1)], start_time=started_at),
+        memory_profile=__import__("zlib").compress(json.dumps(summary).encode()),
+        extra={"python": names.python, "framework": names.service, "gc_s": 0.001},
+    )
+
+
+def capture_report(names: Names, kind: str = "request") -> tuple[str, Any]:
+    view = CaptureView.load(hostile_capture(names, kind=kind))
+    from profiler_kit.report.capture_data import capture_report_data
+
+    return render_capture_report(view), capture_report_data(view)
+
+
+def aggregate_report(names: Names, directory: Path, store_name: str) -> tuple[str, dict[str, Any]]:
+    """The aggregate report with a baseline (diff views too), from stores named ``store_name``."""
+    from profiler_kit.aggregate import aggregate
+    from profiler_kit.calltree import FrameTable
+    from profiler_kit.report.aggregate_data import aggregate_report_data
+    from profiler_kit.report.render import render_aggregate_report
+
+    current = directory / f"{store_name}.sqlite3"
+    base = directory / f"{store_name}-base.sqlite3"
+    with open_store(current) as store:
+        store.add_many([hostile_capture(names, started_at=1.7e9 + i) for i in range(3)])
+        store.add(hostile_capture(names, kind="script", started_at=1.7e9 + 5))
+    with open_store(base) as store:
+        store.add_many([hostile_capture(names, started_at=1.6e9 + i) for i in range(2)])
+    table = FrameTable()
+    baseline = aggregate([base], table=table)
+    result = aggregate([current], table=table)
+    data = aggregate_report_data(result, baseline, labels=(base.name, current.name))
+    return render_aggregate_report(data), data
+
+
+class Page(HTMLParser):
+    """Element order, the CSP, the title and the text of each script and style."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.elements: list[tuple[str, tuple[tuple[str, str | None], ...]]] = []
+        self.csp: list[str] = []
+        self.title = ""
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.styles: list[str] = []
+        self._open: tuple[str, dict[str, str | None]] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.elements.append((tag, tuple(attrs)))
+        attributes = dict(attrs)
+        if tag == "meta" and (attributes.get("http-equiv") or "").lower() == (
+            "content-security-policy"
+        ):
+            self.csp.append(attributes.get("content") or "")
+        if tag in ("script", "style", "title"):
+            self._open, self._text = (tag, attributes), []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is not None and tag == self._open[0]:
+            text = "".join(self._text)
+            if tag == "script":
+                self.scripts.append((self._open[1], text))
+            elif tag == "style":
+                self.styles.append(text)
+            else:
+                self.title = text
+            self._open = None
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+@dataclass
+class Checked:
+    page: Page
+    data: Any = field(default=None)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+_REFERENCE: dict[str, list[Any]] = {}
+
+
+def reference_elements(kind: str) -> list[Any]:
+    """The elements (tags and attributes) of a report of plain names: the template's own."""
+    if kind not in _REFERENCE:
+        plain = Names("handler", "/srv/app/views.py", "/items/{id}", "GET /items/{id}")
+        if kind == "capture":
+            html = capture_report(plain)[0]
+        else:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as directory:
+                html = aggregate_report(plain, Path(directory), "store")[0]
+        _REFERENCE[kind] = parse(html).elements
+    return _REFERENCE[kind]
+
+
+def check_report_html(html: str, data: Any, kind: str, title: str) -> Checked:
+    """The template's elements exactly (nothing injected); CSP first and by hash; data intact."""
+    html.encode("utf-8")  # what write_text will do
+    lowered = html.lower()
+    assert lowered.count("<script") == 2, "a script element was injected"
+    assert lowered.count("</script") == 2
+    page = parse(html)
+    assert page.elements == reference_elements(kind), "the data changed the page's elements"
+    assert len(page.csp) == 1
+    assert page.tags.index("meta") < page.tags.index("script"), "CSP must precede every script"
+    directives = {p.split()[0]: p.split()[1:] for p in page.csp[0].split(";") if p.strip()}
+    assert directives["default-src"] == ["'none'"]
+    (data_attrs, data_text), (code_attrs, code_text) = page.scripts
+    assert data_attrs.get("type") == "application/json"
+    assert data_attrs.get("id") == "profiler-kit-data"
+    assert code_attrs.get("type") is None
+    assert directives["script-src"] == [_sha256(code_text)]
+    assert directives["style-src"] == [_sha256(page.styles[0])]
+    embedded = json.loads(data_text)
+    assert embedded == json.loads(json.dumps(data)), "the embedded data changed on the way"
+    assert page.title == title, (page.title, title)
+    return Checked(page, embedded)
