@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pyinstrument import Profiler
 
-from profiler_kit.errors import MemoryUnavailableError
+from profiler_kit import memory as memory_module
+from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
 from profiler_kit.memory import MemoryTracker
 from profiler_kit.rss import read_rss
 from profiler_kit.sampler import SampleTarget, hub
@@ -42,6 +44,50 @@ class Hop:
 
 
 _hop_lock = threading.Lock()
+
+
+class _ProfileHook:
+    """Who holds the interpreter's profile hook: pyinstrument profilers, or memray alone.
+
+    Both install it process-wide. memray saves the hook it finds and puts it
+    back when it stops; if a pyinstrument profiler started in between (another
+    request on the same event loop or server), memray restores an object that
+    is no longer callable and is left broken for the rest of the process
+    (measured in a soak: every later memory capture failed and memory grew).
+    So a memory capture starts only when no profiler of ours is running, and
+    while memray runs other requests are sampled by the sampler hub instead.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.profilers = 0
+
+    def start_memray(self, tracker: MemoryTracker, max_seconds: float | None) -> None:
+        with self.lock:
+            if self.profilers:
+                raise MemoryBusyError("a CPU profile of another request is running")
+            tracker.start(max_seconds=max_seconds)
+
+    def start_profiler(self, profiler: Any) -> bool:
+        """Start ``profiler`` unless memray holds the hook; False means: use the hub."""
+        with self.lock:
+            if memory_module.memray_lock.locked():  # looked up: replaced after a fork
+                return False
+            profiler.start()
+            self.profilers += 1
+            return True
+
+    def profiler_stopped(self) -> None:
+        with self.lock:
+            self.profilers -= 1
+
+    def after_fork_in_child(self) -> None:
+        self.lock = threading.Lock()
+        self.profilers = 0
+
+
+profile_hook = _ProfileHook()
+os.register_at_fork(after_in_child=profile_hook.after_fork_in_child)
 
 
 class RequestEngines:
@@ -89,18 +135,18 @@ class RequestEngines:
         if memory:
             try:
                 tracker = MemoryTracker()
-                tracker.start(max_seconds=memory_max_s)
+                profile_hook.start_memray(tracker, memory_max_s)
                 self.tracker = tracker
             except MemoryUnavailableError as error:
                 self.memory_error = error
-        if self.tracker is not None:
-            self._start_target(time.perf_counter())
-        else:
+        if self.tracker is None:
             strict = self.is_async and self.task is not None
-            self.profiler = Profiler(
-                interval=self.interval, async_mode="strict" if strict else "disabled"
-            )
-            self.profiler.start()
+            mode: Literal["strict", "disabled"] = "strict" if strict else "disabled"
+            profiler = Profiler(interval=self.interval, async_mode=mode)
+            if profile_hook.start_profiler(profiler):
+                self.profiler = profiler
+                return
+        self._start_target(time.perf_counter())
 
     # -- late, for slow requests ---------------------------------------------
 
@@ -118,15 +164,21 @@ class RequestEngines:
         with _hop_lock:
             self.active_hops.add(hop.thread_id)
         if self.profiler is not None:
-            hop.profiler = Profiler(interval=self.interval, async_mode="disabled")
-            hop.profiler.start()
-        elif self.target is not None:
+            profiler = Profiler(interval=self.interval, async_mode="disabled")
+            if profile_hook.start_profiler(profiler):
+                hop.profiler = profiler
+        if hop.profiler is None and self.target is not None:
             self.target.helper_threads.add(hop.thread_id)
         return hop
 
     def exit_hop(self, hop: Hop) -> None:
         cpu_s = time.thread_time() - hop.cpu0
-        session = hop.profiler.stop() if hop.profiler is not None else None
+        session = None
+        if hop.profiler is not None:
+            try:
+                session = hop.profiler.stop()
+            finally:
+                profile_hook.profiler_stopped()
         if self.target is not None:
             self.target.helper_threads.discard(hop.thread_id)
         with _hop_lock:
@@ -139,7 +191,12 @@ class RequestEngines:
 
     def stop(self) -> tuple[Any, list[tuple[list[str], float]], int]:
         """Stop everything; returns (pyinstrument session, hub records, foreign samples)."""
-        session = self.profiler.stop() if self.profiler is not None else None
+        session = None
+        if self.profiler is not None:
+            try:
+                session = self.profiler.stop()
+            finally:
+                profile_hook.profiler_stopped()
         records: list[tuple[list[str], float]] = []
         foreign = 0
         if self.target is not None:

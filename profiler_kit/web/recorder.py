@@ -207,6 +207,8 @@ class RequestRecorder:
             self.stats.failure("finishing a capture", failure)
             if flight.otel is not None:
                 flight.otel.release()
+            if flight.engines.tracker is not None:
+                flight.engines.tracker.discard()  # no memray file left behind
         finally:
             self._reset_context(flight)
 
