@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,7 +45,7 @@ def _with_later_expiry(token: str) -> str:
 
 
 BAD_TOKENS: dict[str, Callable[[], str]] = {
-    "expired": lambda: make_token(SECRET, -10),
+    "expired": lambda: make_token(SECRET, 10, now=time.time() - 20),
     "forged-signature": lambda: _with_new_signature_char(make_token(SECRET, 60)),
     "forged-expiry": lambda: _with_later_expiry(make_token(SECRET, 60)),
     "truncated": lambda: make_token(SECRET, 60)[:-5],

@@ -9,6 +9,7 @@ each, with the Flask route template, status and reason.
 from __future__ import annotations
 
 import secrets
+import time
 
 from profiler_kit.tokens import make_token
 
@@ -97,7 +98,7 @@ def test_trigger_token_captures_only_valid_tokens(flask_servers) -> None:
         "/items/1": None,
         "/items/2": make_token(secret, 60),
         "/items/3": make_token(secret + "-wrong", 60),  # forged
-        "/items/4": make_token(secret, -120),  # expired
+        "/items/4": make_token(secret, 60, now=time.time() - 180),  # expired
         "/items/5": "not-a-token",  # malformed
         "/items/6": make_token(secret, 60),
     }
