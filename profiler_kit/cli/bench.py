@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,7 @@ def bench(
     with click.progressbar(
         length=steps(len(workloads), repeat, warmup),
         label="benchmarking",
-        file=click.get_text_stream("stderr"),
+        file=sys.stderr,
     ) as bar:
         results = run_bench(
             workloads,

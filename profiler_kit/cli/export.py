@@ -204,7 +204,7 @@ def output_file_option(default: str, what: str) -> Callable[[F], F]:
 def write_export(data: bytes, output: Path, *, stacks: int, merged: MergedStacks) -> None:
     """Write the file (or stdout), then one summary line on stderr."""
     if str(output) == "-":
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()
         where = "standard output"

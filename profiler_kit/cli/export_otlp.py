@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -120,9 +121,7 @@ def otlp(
                 resource=resources.for_capture(capture),
             )
 
-    with click.progressbar(
-        length=total, label="exporting", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
         done = [0]
 
         def advance(progress: ExportProgress) -> None:
