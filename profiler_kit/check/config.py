@@ -1,10 +1,14 @@
 """Thresholds of ``profiler-kit check``: command line over ``[tool.profiler-kit.check]``.
 
-The defaults were chosen on a noisy 2-core runner (see
-``benchmarks/check_accuracy.py``): a timing regression needs both a one-sided
-Mann-Whitney p below ``alpha`` and a median more than the threshold slower,
-which kept false alarms of repeated identical runs near zero while still
-catching a 10 % CPU slowdown; counts are exact but for a small tolerance.
+A timing regression needs both a one-sided Mann-Whitney p below ``alpha``
+and a median more than the threshold slower; counts are exact but for a
+small tolerance. Measured with ``benchmarks/check_accuracy.py`` on a shared
+2-core runner, counts are reliable (a 1 % allocation growth caught every
+time, identical runs never flagged) but timings are not yet: the median
+drifts between two bench processes by more than the 5 % threshold often
+enough that identical runs were flagged in 16-36 % of checks. Gate CI on
+counts, or raise the timing thresholds, until timings are measured across
+several processes.
 """
 
 from __future__ import annotations
