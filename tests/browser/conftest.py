@@ -65,9 +65,10 @@ TARGET_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # a live Playwright keeps an event loop running
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole session; skipped only outside CI when absent."""
+    """One Chromium per test module (a live Playwright keeps an asyncio loop running in
+    this thread, which later tests calling asyncio.run would trip over)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")

@@ -107,7 +107,7 @@ DOCUMENT_ERRORS = [
     # Non-finite samples and a malformed environment are refused when loading.
     pytest.param(
         _infinite_and_regressed,
-        ["'wall_s'"],
+        ["Infinity"],
         id="wall-infinite",
     ),
     pytest.param(
