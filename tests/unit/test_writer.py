@@ -55,18 +55,23 @@ def test_writer_writes_and_flushes(tmp_path: Path) -> None:
 def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
     """With the writer stuck, submissions past queue_size return False at once and are counted."""
     stats = Stats()
+    building = threading.Event()
     release = threading.Event()
     writer = BackgroundWriter(tmp_path / "s.sqlite3", stats, queue_size=2)
 
     def stuck() -> Capture:
+        building.set()
         release.wait(10)
         return _capture(1_700_000_000)
 
-    assert writer.submit(stuck)  # taken by the writer thread, which now waits
+    assert writer.submit(stuck)
+    # The writer gathers a batch for a moment before building it: only once it
+    # is inside the stuck builder is the queue empty and the thread busy.
+    assert building.wait(10)
     accepted = [writer.submit(lambda: _capture(1_700_000_001)) for _ in range(5)]
     release.set()
     assert writer.flush(timeout=10)
-    assert accepted.count(False) >= 3
+    assert accepted == [True, True, False, False, False]
     assert stats.get("dropped.queue_full") == accepted.count(False)
 
 
