@@ -8,13 +8,14 @@ or broken endpoint should not pass silently); a new target is only noted.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from profiler_kit.calltree import CallTree
 from profiler_kit.check.baseline import BenchTarget
 from profiler_kit.check.config import CheckSettings
 from profiler_kit.check.result import CheckResult, Comparison, GrownFunction, TargetResult
-from profiler_kit.check.stats import compare_count, compare_timings
+from profiler_kit.check.stats import TimingComparison, compare_count, compare_timings
 from profiler_kit.cpu import decode_profile
 
 __all__ = ["compare_runs", "function_shares"]
@@ -57,17 +58,17 @@ def _compare_target(
 ) -> TargetResult:
     comparisons: list[Comparison] = []
     thresholds = {"wall_s": settings.wall_threshold, "cpu_s": settings.cpu_threshold}
+    gating = timings_gate(before, after, settings)
     for metric in ("wall_s", "cpu_s"):
         if metric in settings.metrics:
-            comparisons.append(
-                compare_timings(
-                    getattr(before, metric),
-                    getattr(after, metric),
-                    threshold=thresholds[metric],
-                    alpha=settings.alpha,
-                    metric=metric,
-                )
+            timing = compare_timings(
+                getattr(before, metric),
+                getattr(after, metric),
+                threshold=thresholds[metric],
+                alpha=settings.alpha,
+                metric=metric,
             )
+            comparisons.append(timing if gating else _advisory(timing, settings))
     missing = []
     for metric in settings.metrics:
         if metric in thresholds:
@@ -84,7 +85,7 @@ def _compare_target(
         elif metric in before.counts:
             missing.append(metric)
     note = (
-        f"not measured in the current run: {', '.join(missing)} (e.g. memray unavailable)"
+        f"not measured in the current run: {', '.join(missing)} ({_why_missing(missing)})"
         if missing
         else None
     )
@@ -97,6 +98,51 @@ def _compare_target(
             note=note,
         )
     return result
+
+
+def timings_gate(before: BenchTarget, after: BenchTarget, settings: CheckSettings) -> bool:
+    """Whether wall and CPU timings can fail the check of this target.
+
+    ``auto`` (the default): yes, unless both runs counted instructions and
+    they are checked. Instructions measure the CPU cost without the noise
+    (identical runs agree to 0.003 %); timings on a shared runner drift by
+    more than any useful threshold between two runs (medians 10-18 % apart
+    measured), so gating on them as well would fail builds on noise alone.
+    """
+    if settings.timings == "gate":
+        return True
+    if settings.timings == "report":
+        return False
+    counted = "instructions" in before.counts and "instructions" in after.counts
+    return not (counted and "instructions" in settings.metrics)
+
+
+def _advisory(timing: TimingComparison, settings: CheckSettings) -> TimingComparison:
+    found = (
+        "would have been a regression"
+        if timing.regressed
+        else "would have been an improvement"
+        if timing.improved
+        else "no significant change beyond the threshold"
+    )
+    reason = (
+        "timings are set to report only"
+        if settings.timings == "report"
+        else "the instruction count checks the CPU cost"
+    )
+    note = f"advisory ({reason}; --timings gate fails on it): {found}"
+    if timing.note:
+        note += f"; {timing.note}"
+    return dataclasses.replace(timing, regressed=False, improved=False, gating=False, note=note)
+
+
+def _why_missing(metrics: list[str]) -> str:
+    reasons = []
+    if "instructions" in metrics:
+        reasons.append("bench ran without --instructions, or valgrind is missing")
+    if any(metric != "instructions" for metric in metrics):
+        reasons.append("e.g. memray unavailable")
+    return "; ".join(reasons)
 
 
 def function_shares(profile: bytes) -> dict[tuple[str, str], float]:

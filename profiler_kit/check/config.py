@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from profiler_kit.check.measure import COUNT_METRICS
 from profiler_kit.config import nearest_pyproject
@@ -30,7 +30,14 @@ DEFAULT_TOLERANCES = {
     "peak_bytes": 0.10,  # measured: up to +6 % between identical runs (allocator timing)
     "gc_collections": 0.25,
     "queries": 0.0,
+    # measured: identical runs differ by under 0.1 % whatever the load or the
+    # environment; a 10 % CPU regression is ten times over it
+    "instructions": 0.01,
 }
+
+
+TimingsMode = Literal["auto", "gate", "report"]
+TIMINGS_MODES: tuple[TimingsMode, ...] = ("auto", "gate", "report")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class CheckSettings:
     alpha: float = 0.01
     tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
     metrics: tuple[str, ...] = ("wall_s", "cpu_s", *COUNT_METRICS)
+    #: "auto": timings fail a check unless instructions were counted on both
+    #: sides; "gate": always; "report": never (shown only).
+    timings: TimingsMode = "auto"
 
 
 def load_check_settings(
@@ -76,6 +86,12 @@ def _apply(settings: CheckSettings, layer: dict[str, Any], source: str) -> Check
                         f"{source}: unknown count {metric!r} (known: {', '.join(COUNT_METRICS)})"
                     )
                 tolerances[metric] = _fraction(f"tolerances.{metric}", number, source)
+        elif name == "timings":
+            if value not in TIMINGS_MODES:
+                raise ProfilerKitError(
+                    f"{source}: timings must be one of {', '.join(TIMINGS_MODES)}, not {value!r}"
+                )
+            changes["timings"] = value
         elif name == "metrics":
             metrics = value.split(",") if isinstance(value, str) else list(value)
             known = ("wall_s", "cpu_s", *COUNT_METRICS)

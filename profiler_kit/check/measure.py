@@ -40,6 +40,7 @@ COUNT_METRICS = (
     "peak_bytes",
     "gc_collections",
     "queries",
+    "instructions",
 )
 
 

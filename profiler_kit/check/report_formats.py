@@ -47,7 +47,8 @@ JSON schema (``"version": 1``; fields are only ever added)::
     }
 
 ``VERDICT`` is one of ``"regressed"``, ``"improved"``, ``"unchanged"``,
-``"too few samples"``. Ratios are current / baseline. Numbers that are not
+``"too few samples"``, ``"advisory"`` (a timing shown but not gating: its
+``note`` says what the test found). Ratios are current / baseline. Numbers that are not
 finite (the ratio to a zero baseline) are ``null``, so the file is strict
 JSON.
 """
@@ -92,6 +93,7 @@ _LABELS: dict[Verdict, str] = {
     "improved": "improved",
     "unchanged": "ok",
     "too few samples": "too few samples",
+    "advisory": "advisory",
 }
 
 
@@ -162,6 +164,8 @@ def _p(comparison: Comparison) -> str:
 def _limit(comparison: Comparison) -> str:
     """The rule the verdict applied, e.g. ``+5% & p<0.01``."""
     if isinstance(comparison, TimingComparison):
+        if not comparison.gating:
+            return "report only"
         return f"+{comparison.threshold * 100:g}% & p<{comparison.alpha:g}"
     return f"+{comparison.tolerance * 100:g}%"
 

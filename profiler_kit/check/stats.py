@@ -57,7 +57,7 @@ __all__ = [
 
 Alternative = Literal["greater", "less", "two-sided"]
 Method = Literal["auto", "exact", "asymptotic"]
-Verdict = Literal["regressed", "improved", "unchanged", "too few samples"]
+Verdict = Literal["regressed", "improved", "unchanged", "too few samples", "advisory"]
 
 #: Fewer samples than this on either side and :func:`compare_timings` does not
 #: test at all: with two samples each no rank order is rare enough to be
@@ -365,6 +365,8 @@ class TimingComparison:
     "current is faster" otherwise. ``ci_low``, ``ci_high`` and ``p_value`` are
     None when there were too few samples to test (``note`` says so).
     ``threshold`` and ``alpha`` are the settings the verdict used.
+    ``gating`` False: shown but never fails a check (``regressed`` and
+    ``improved`` are then False; ``note`` says what the test found).
     """
 
     metric: str
@@ -382,9 +384,12 @@ class TimingComparison:
     alpha: float
     confidence: float
     note: str | None = None
+    gating: bool = True
 
     @property
     def verdict(self) -> Verdict:
+        if not self.gating:
+            return "advisory"
         if self.regressed:
             return "regressed"
         if self.improved:

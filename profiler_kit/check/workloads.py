@@ -30,6 +30,7 @@ __all__ = [
     "Workload",
     "WorkloadError",
     "WsgiRequest",
+    "build_workloads",
     "load_app",
     "request_workloads",
 ]
@@ -173,6 +174,28 @@ def load_app(reference: str) -> Any:
     if not callable(app):
         raise WorkloadError(f"{reference} is not a WSGI or ASGI application")
     return app
+
+
+def build_workloads(
+    script: Path | None, script_args: list[str], app_ref: str | None, requests: list[str]
+) -> list[Workload]:
+    """The bench's targets in their order: the script first, then each request of the app.
+
+    One function for the bench and for the child processes that count
+    instructions, so both measure the same targets in the same order.
+    """
+    workloads: list[Workload] = []
+    if script is not None:
+        if not script.is_file():
+            raise WorkloadError(f"no such script: {script}")
+        workloads.append(ScriptWorkload(script, list(script_args)))
+    if app_ref is not None:
+        # The app's own profiler-kit middleware would profile (and store) every
+        # benchmarked request: off unless the environment asks for it.
+        os.environ.setdefault("PROFILER_KIT_ENABLED", "false")
+        specs = [RequestSpec.parse(text) for text in requests]
+        workloads.extend(request_workloads(load_app(app_ref), specs))
+    return workloads
 
 
 def is_asgi(app: Any) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import TYPE_CHECKING
 import click
 
 from profiler_kit.cli.options import resolve_store, store_option
-from profiler_kit.errors import ProfilerKitError
 
 if TYPE_CHECKING:
     from profiler_kit.check.bench import BenchResult
@@ -51,6 +49,13 @@ __all__ = ["bench"]
     show_default=True,
     help="Count allocations with memray (one extra run per target).",
 )
+@click.option(
+    "--instructions/--no-instructions",
+    default=False,
+    show_default=True,
+    help="Also count each target's CPU instructions under valgrind: a CPU cost that "
+    "machine noise cannot move (slow: valgrind runs Python about 30 times slower).",
+)
 @store_option
 @click.option("--service", metavar="NAME", default="bench", show_default=True)
 def bench(
@@ -61,6 +66,7 @@ def bench(
     repeat: int,
     warmup: int,
     memory: bool,
+    instructions: bool,
     store: Path | None,
     service: str,
 ) -> None:
@@ -70,7 +76,8 @@ def bench(
     across targets after --warmup untimed runs. Counts that machine noise
     cannot move are taken in separate runs: Python function calls,
     allocations and allocated bytes (memray), garbage collections, SQL
-    queries (Django ORM, SQLAlchemy). Endpoints are called in process through
+    queries (Django ORM, SQLAlchemy), and with --instructions the CPU
+    instructions of one call (valgrind). Endpoints are called in process through
     the app's WSGI or ASGI interface: no server, no network. Arguments for
     the script go after `--`.
 
@@ -84,13 +91,7 @@ def bench(
       profiler-kit check --baseline baseline.json
     """
     from profiler_kit.check.bench import bench_captures, run_bench, steps
-    from profiler_kit.check.workloads import (
-        RequestSpec,
-        ScriptWorkload,
-        Workload,
-        load_app,
-        request_workloads,
-    )
+    from profiler_kit.check.workloads import build_workloads
     from profiler_kit.ids import new_capture_id
     from profiler_kit.store import open_store
 
@@ -100,17 +101,11 @@ def bench(
         raise click.UsageError("--request needs --app MODULE:APP")
     if app_ref is not None and not requests:
         raise click.UsageError("--app needs at least one --request 'METHOD /path'")
-    workloads: list[Workload] = []
-    if script is not None:
-        if not script.is_file():
-            raise ProfilerKitError(f"no such script: {script}")
-        workloads.append(ScriptWorkload(script, list(script_args)))
-    if app_ref is not None:
-        # The app's own profiler-kit middleware would profile (and store) every
-        # benchmarked request: off unless the environment asks for it.
-        os.environ.setdefault("PROFILER_KIT_ENABLED", "false")
-        specs = [RequestSpec.parse(text) for text in requests]
-        workloads.extend(request_workloads(load_app(app_ref), specs))
+    if instructions:
+        from profiler_kit.check.instructions import require_valgrind
+
+        require_valgrind()  # before minutes of timing, not after
+    workloads = build_workloads(script, list(script_args), app_ref, list(requests))
     store_path = resolve_store(store)
     with click.progressbar(
         length=steps(len(workloads), repeat, warmup),
@@ -124,6 +119,8 @@ def bench(
             memory=memory,
             progress=lambda step: bar.update(1),
         )
+    if instructions:
+        _count_instructions(results, script, script_args, app_ref, requests)
     run_id = new_capture_id()
     captures = bench_captures(results, run_id=run_id, service=service, repeat=repeat, warmup=warmup)
     store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,10 +131,36 @@ def bench(
     click.echo(f"bench run {run_id}: {len(captures)} {noun} stored in {store_path}", err=True)
 
 
+def _count_instructions(
+    results: list[BenchResult],
+    script: Path | None,
+    script_args: tuple[str, ...],
+    app_ref: str | None,
+    requests: tuple[str, ...],
+) -> None:
+    from profiler_kit.check.instructions import InstructionRecipe, count_instructions
+
+    recipe = InstructionRecipe(
+        script=str(script) if script is not None else None,
+        script_args=script_args,
+        app=app_ref,
+        requests=requests,
+    )
+    with click.progressbar(
+        length=recipe.target_count + 1, label="counting instructions", file=sys.stderr
+    ) as bar:
+        counts = count_instructions(recipe, progress=lambda: bar.update(1))
+    for result, count in zip(results, counts, strict=True):
+        result.counts["instructions"] = count
+
+
 def _print_table(results: list[BenchResult]) -> None:
     from profiler_kit.units import format_seconds
 
-    header = f"{'TARGET':40} {'WALL':>10} {'CPU':>10} {'SPREAD':>7} {'CALLS':>9} {'ALLOCS':>9}"
+    header = (
+        f"{'TARGET':40} {'WALL':>10} {'CPU':>10} {'SPREAD':>7} {'CALLS':>9} {'ALLOCS':>9}"
+        f" {'INSTR':>13}"
+    )
     click.echo(header)
     for result in results:
         wall = statistics.median(result.wall_s)
@@ -147,6 +170,7 @@ def _print_table(results: list[BenchResult]) -> None:
         click.echo(
             f"{result.workload.name[:40]:40} {format_seconds(wall):>10} {format_seconds(cpu):>10}"
             f" {spread:6.1f}% {counts.get('calls', '-'):>9} {counts.get('allocations', '-'):>9}"
+            f" {counts.get('instructions', '-'):>13}"
         )
         for note in result.notes:
             click.echo(f"  note: {note}", err=True)

@@ -54,7 +54,13 @@ REGRESSION_EXIT = 1
     "--count-tolerance",
     type=float,
     help="Growth of every count to tolerate (per-count defaults: calls and queries 0, "
-    "allocations 0.005, peak 0.01, GC 0.25).",
+    "allocations 0.005, allocated bytes 0.02, peak 0.10, GC 0.25, instructions 0.01).",
+)
+@click.option(
+    "--timings",
+    type=click.Choice(["auto", "gate", "report"]),
+    help="Whether wall and CPU timings can fail the check: auto (the default) unless "
+    "both runs counted --instructions, gate always, report never.",
 )
 @click.option(
     "--report",
@@ -75,6 +81,7 @@ def check(
     cpu_threshold: float | None,
     alpha: float | None,
     count_tolerance: float | None,
+    timings: str | None,
     report_path: Path,
 ) -> None:
     """Compare the newest bench run in STORES with a baseline; exit 1 on a regression.
@@ -82,7 +89,9 @@ def check(
     A timing regresses only when it is both significantly slower (one-sided
     Mann-Whitney test, p < alpha) and slower by more than the threshold, so
     noise does not fail builds. Counts (function calls, allocations, GC,
-    queries) are compared exactly, within a tolerance. Settings also come from
+    queries, and instructions from bench --instructions) are compared
+    exactly, within a tolerance; with instruction counts on both sides the
+    timings are shown but do not gate (--timings). Settings also come from
     [tool.profiler-kit.check] in pyproject.toml.
 
     Exit status: 0 pass, 1 regression, 2 usage or input error. On a
@@ -105,6 +114,7 @@ def check(
             "cpu_threshold": cpu_threshold,
             "alpha": alpha,
             "count_tolerance": count_tolerance,
+            "timings": timings,
         }
     )
     baseline = load_baseline(baseline_path)
