@@ -117,6 +117,7 @@ class Settings:
     timeout: float
     profiler_kit: str
     pytest: str
+    instructions: bool = False  # bench --instructions (valgrind)
 
 
 def child_env(cpu_scale: float, alloc_scale: float) -> dict[str, str]:
@@ -178,7 +179,8 @@ def profiler_kit_trial(trial: Trial, settings: Settings, work: Path) -> None:
     base_store, current_store = work / "base.sqlite3", work / "current.sqlite3"
     baseline, result = work / "baseline.json", work / "check.json"
     bench = [settings.profiler_kit, "bench", str(SCRIPT), "--repeat", str(settings.repeat)]
-    bench += ["--warmup", str(settings.warmup), "--store"]
+    bench += ["--warmup", str(settings.warmup)]
+    bench += ["--instructions", "--store"] if settings.instructions else ["--store"]
     base_env = child_env(*scales(trial.kind, settings, current=False))
     current_env = child_env(*scales(trial.kind, settings, current=True))
     timeout = settings.timeout
@@ -207,6 +209,12 @@ def profiler_kit_trial(trial: Trial, settings: Settings, work: Path) -> None:
     for target in data["targets"]:
         for comparison in target["comparisons"]:
             entry = {"ratio": comparison["ratio"], "regressed": comparison["regressed"]}
+            note = comparison.get("note") or ""
+            # An advisory timing (instructions counted on both sides) says what
+            # it would have decided: the "timings also gate" row counts those.
+            entry["would_regress"] = comparison["regressed"] or (
+                comparison["verdict"] == "advisory" and "would have been a regression" in note
+            )
             if comparison["kind"] == "timing":
                 entry["p"] = comparison["p_value"]
                 entry["baseline"] = comparison["baseline_median"]
@@ -217,6 +225,7 @@ def profiler_kit_trial(trial: Trial, settings: Settings, work: Path) -> None:
             metrics[comparison["metric"]] = entry
     trial.details["metrics"] = metrics
     trial.details["regressed_metrics"] = [m for m, e in metrics.items() if e["regressed"]]
+    trial.flagged["timings-gate"] = any(e["would_regress"] for e in metrics.values())
     trial.details["samples"] = profiler_kit_samples(baseline, current_store)
     if (status == 1) != (not data["passed"]):
         trial.error = f"exit status {status} but the JSON says passed={data['passed']}"
@@ -413,7 +422,10 @@ def median_of(trials: list[Trial], key: str) -> str:
 def print_report(
     trials: list[Trial], settings: Settings, minimums: dict[str, int], incomplete: int
 ) -> None:
-    rows = [("profiler-kit check", "profiler-kit", "check")] + [
+    rows = [("profiler-kit check", "profiler-kit", "check")]
+    if settings.instructions:
+        rows.append(("  ... timings also gating", "profiler-kit", "timings-gate"))
+    rows += [
         (f"pytest-benchmark {name}:{settings.threshold_pct}%", "pytest-benchmark", name)
         for name in PB_CRITERIA
     ]
@@ -496,7 +508,7 @@ def print_diagnosis(trials: list[Trial], settings: Settings) -> None:
                 f" ratio>{1 + settings.threshold_pct / 100:g} in {big},"
                 f" both (= regressed) in {sum(e['regressed'] for e in entries)}"
             )
-        for metric in ("allocations", "calls", "gc_collections", "peak_bytes"):
+        for metric in ("instructions", "allocations", "calls", "gc_collections", "peak_bytes"):
             ratios = [
                 t.details["metrics"][metric]["ratio"]
                 for t in of_kind
@@ -681,6 +693,12 @@ def main(argv: list[str] | None = None) -> int:
         help="pytest-benchmark's --benchmark-compare-fail percentage "
         "[profiler-kit's default threshold, 5]",
     )
+    parser.add_argument(
+        "--instructions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="profiler-kit bench --instructions (valgrind) [on when valgrind is installed]",
+    )
     parser.add_argument("--quick", action="store_true", help="a handful of trials, fewer rounds")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per command [180]")
     parser.add_argument(
@@ -731,6 +749,9 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         profiler_kit=tools["profiler-kit"] or PK,
         pytest=tools["pytest"] or "pytest",
+        instructions=(
+            args.instructions if args.instructions is not None else bool(shutil.which("valgrind"))
+        ),
     )
     counts = {arm: {"aa": n_aa, "cpu": n_cpu} for arm in arms}
     if "profiler-kit" in counts:
@@ -745,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{arm}: " + " ".join(f"{k}={v}" for k, v in c.items()) for arm, c in counts.items()
         )
         + f"; --repeat {repeat} --warmup {args.warmup}; threshold {threshold}%"
+        + ("; bench --instructions" if settings.instructions else "; no instruction counts")
         + f" (profiler-kit defaults: wall/CPU {default_threshold()}%, alpha 0.01)"
     )
     scaling = verify_scaling(args.cpu_scale, 9 if quick else 25)
