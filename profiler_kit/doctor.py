@@ -45,6 +45,7 @@ __all__ = [
     "Check",
     "Status",
     "check_memray",
+    "check_valgrind",
     "check_otlp",
     "check_policy",
     "check_store",
@@ -289,6 +290,27 @@ def check_memray(
         f"{problem}",
         fix="pip install memray (Linux and macOS only); CPU profiling works without it",
         details={"available": False, "reason": problem},
+    )
+
+
+def check_valgrind(which: Callable[[str], str | None] | None = None) -> Check:
+    """Whether ``bench --instructions`` can count instructions (never a failure)."""
+    import shutil
+
+    path = (which or shutil.which)("valgrind")
+    if path is not None:
+        return Check(
+            "valgrind",
+            "ok",
+            f"valgrind at {path}: bench --instructions can count CPU instructions",
+            details={"available": True, "path": path},
+        )
+    return Check(
+        "valgrind",
+        "info",
+        "valgrind not found: bench --instructions (noise-free CPU cost for CI) is unavailable",
+        fix="apt-get install valgrind (Debian/Ubuntu), if CI checks should gate on CPU cost",
+        details={"available": False},
     )
 
 
@@ -873,6 +895,7 @@ def run_checks(
         if check.name == "settings.sources":
             sources = dict(check.details.get("sources", {}))
     checks += _guarded("memray", lambda: [check_memray(settings)])
+    checks += _guarded("valgrind", lambda: [check_valgrind()])
     checks += loaded
     if settings is not None:
         chosen = settings

@@ -143,3 +143,14 @@ def test_run_checks_in_a_clean_directory(tmp_path: Path) -> None:
     assert len(lines) == len(checks) + 1
     assert lines[-1].startswith("doctor: no problems found")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_valgrind_found_and_missing() -> None:
+    """Present: ok with its path; missing: information with the install command, never a failure."""
+    found = doctor.check_valgrind(
+        lambda name: "/opt/tools/valgrind" if name == "valgrind" else None
+    )
+    assert found.status == "ok" and "/opt/tools/valgrind" in found.message
+    missing = doctor.check_valgrind(lambda name: None)
+    assert missing.status == "info"
+    assert missing.fix is not None and "apt-get install valgrind" in missing.fix
