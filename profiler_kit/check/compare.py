@@ -105,9 +105,10 @@ def timings_gate(before: BenchTarget, after: BenchTarget, settings: CheckSetting
 
     ``auto`` (the default): yes, unless both runs counted instructions and
     they are checked. Instructions measure the CPU cost without the noise
-    (identical runs agree to 0.003 %); timings on a shared runner drift by
-    more than any useful threshold between two runs (medians 10-18 % apart
-    measured), so gating on them as well would fail builds on noise alone.
+    (identical runs agree to 0.05 % for a script, 1.2 % for a Flask
+    request); timings on a shared runner drift by more than any useful
+    threshold between two runs (medians 10-18 % apart measured), so gating
+    on them as well would fail builds on noise alone.
     """
     if settings.timings == "gate":
         return True

@@ -4,20 +4,22 @@ Timings on a shared runner wander by far more than the regressions a check
 looks for: on a 2-vCPU VM the median of a 30-sample CPU timing moved by 10 to
 18 % between two identical runs a few seconds apart, because the host's other
 tenants change how fast the same instructions run. The number of instructions
-hardly changes: under valgrind's cachegrind (its cache simulation off) one
-call of the same code counts the same instructions to within 0.1 % whatever
-the load, with the hash seed fixed and Python's small-object allocator
-replaced by malloc. (With pymalloc, the heap left by start-up decides whether
-a loop's allocations cross a pool boundary on every step: setting
-PYTHONIOENCODING alone moved a loop's count by 2 %.) That is what continuous
-benchmarking services measure on CI runners for the same reason.
+hardly changes: under valgrind one call of the same code counts the same
+instructions whatever the load, to within 0.05 % for a CPU-bound script and
+1.2 % for a Flask request between two processes, with the hash seed fixed and
+Python's small-object allocator replaced by malloc. (With pymalloc, the heap
+left by start-up decides whether a loop's allocations cross a pool boundary
+on every step: setting PYTHONIOENCODING alone moved a loop's count by 2 %.)
+That is what continuous benchmarking services measure on CI runners for the
+same reason.
 
-Each target is counted in child processes of its own, run under valgrind:
-one that sets every target up and warms it (one untimed call) and stops, and
-one per target that does the same plus one more call of that target. The
-difference is that call's instructions, with start-up, imports and set-up
-cancelled out. Children run concurrently: a count does not care how busy the
-machine is. Valgrind makes Python about 30 times slower, so this is opt-in
+The targets are counted in one child process run under valgrind's callgrind
+tool: it sets every target up and warms it with valgrind's instrumentation
+off (start-up, imports and set-up are not counted, and run faster), then
+counts three calls of each, switching the counting on and off around each
+call with valgrind client requests (:mod:`profiler_kit.check.valgrind_requests`);
+the median call is kept. A count does not care how busy the machine is.
+Valgrind makes a counted call about 80 times slower, so this is opt-in
 (``profiler-kit bench --instructions``).
 """
 
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +60,12 @@ DETERMINISTIC_ENV = {
     "PROFILER_KIT_ENABLED": "false",
 }
 CHILD_TIMEOUT_S = 1800.0
+#: Untimed calls of every target before counting (uninstrumented, so cheap):
+#: caches of frameworks fill over the first few calls.
+WARMUP_CALLS = 10
+#: Counted calls per target; the median is kept. The first counted call of a
+#: Flask request was 7 % above the next ones, which agreed to 0.3 %.
+COUNTED_CALLS = 3
 
 
 class InstructionsUnavailableError(ProfilerKitError):
@@ -80,14 +90,15 @@ class InstructionRecipe:
     def target_count(self) -> int:
         return (1 if self.script is not None else 0) + len(self.requests)
 
-    def to_json(self, measure: int | None) -> str:
+    def to_json(self) -> str:
         return json.dumps(
             {
                 "script": self.script,
                 "script_args": list(self.script_args),
                 "app": self.app,
                 "requests": list(self.requests),
-                "measure": measure,
+                "warmup": WARMUP_CALLS,
+                "calls": COUNTED_CALLS,
             }
         )
 
@@ -108,46 +119,47 @@ def require_valgrind() -> str:
 
 
 def count_instructions(
-    recipe: InstructionRecipe,
-    *,
-    jobs: int | None = None,
-    progress: Callable[[], None] | None = None,
+    recipe: InstructionRecipe, *, progress: Callable[[], None] | None = None
 ) -> list[int]:
     """Instructions of one call of each target, in the recipe's order.
 
-    Raises :class:`InstructionsUnavailableError` without valgrind, or when a
-    child fails (its last lines of output are in the message).
+    Raises :class:`InstructionsUnavailableError` without valgrind, on a CPU
+    whose client requests are not implemented, or when the child fails (its
+    last lines of output are in the message).
     """
+    from profiler_kit.check.valgrind_requests import supported
+
     valgrind = require_valgrind()
-    tick = progress or (lambda: None)
-    measures: list[int | None] = [None, *range(recipe.target_count)]
-    workers = max(1, min(len(measures), jobs or os.cpu_count() or 1))
+    if not supported():
+        raise InstructionsUnavailableError(
+            f"instruction counts are implemented for x86-64 only, not {platform.machine()}"
+        )
     with tempfile.TemporaryDirectory(prefix="profiler-kit-instructions-") as scratch:
+        out_file = Path(scratch) / "callgrind.out"
+        _run_child(valgrind, recipe, out_file)
+        counts = _dumped_counts(Path(scratch), out_file.name)
+    if progress is not None:
+        progress()
+    missing = [index for index in range(recipe.target_count) if not counts.get(index)]
+    if missing:
+        raise InstructionsUnavailableError(
+            f"valgrind wrote no count for target(s) {', '.join(map(str, missing))}"
+        )
+    return [int(statistics.median_low(counts[index])) for index in range(recipe.target_count)]
 
-        def one(measure: int | None) -> int:
-            total = _run_child(valgrind, recipe, measure, Path(scratch))
-            tick()
-            return total
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            totals = list(pool.map(one, measures))
-    base = totals[0]
-    return [max(0, total - base) for total in totals[1:]]
-
-
-def _run_child(valgrind: str, recipe: InstructionRecipe, measure: int | None, scratch: Path) -> int:
-    out_file = scratch / f"cachegrind.{'base' if measure is None else measure}.out"
+def _run_child(valgrind: str, recipe: InstructionRecipe, out_file: Path) -> None:
     command = [
         valgrind,
-        "--tool=cachegrind",
-        "--cache-sim=no",
-        "--branch-sim=no",
-        f"--cachegrind-out-file={out_file}",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--collect-atstart=no",
+        f"--callgrind-out-file={out_file}",
         "--quiet",
         sys.executable,
         "-m",
         "profiler_kit.check.instruction_child",
-        recipe.to_json(measure),
+        recipe.to_json(),
     ]
     env = {**os.environ, **DETERMINISTIC_ENV}
     try:
@@ -171,18 +183,26 @@ def _run_child(valgrind: str, recipe: InstructionRecipe, measure: int | None, sc
         raise InstructionsUnavailableError(
             f"counting instructions failed (exit {done.returncode}): {tail or 'no output'}"
         )
-    return _summary(out_file)
 
 
-def _summary(out_file: Path) -> int:
-    """The ``summary:`` line of a cachegrind output file: instructions executed."""
-    try:
-        lines: Sequence[str] = out_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as error:
-        raise InstructionsUnavailableError(f"valgrind wrote no count ({error.strerror})") from None
-    for line in reversed(lines):
-        if line.startswith("summary:"):
-            fields = line.split()
-            if len(fields) >= 2 and fields[1].isdigit():
-                return int(fields[1])
-    raise InstructionsUnavailableError(f"valgrind's output {out_file.name} has no summary line")
+_LABEL = re.compile(r"^desc: Trigger: Client Request: profiler-kit-target-(\d+)-call-\d+\s*$")
+
+
+def _dumped_counts(directory: Path, stem: str) -> dict[int, list[int]]:
+    """Target index -> the ``totals:`` of each dump callgrind wrote for it."""
+    counts: dict[int, list[int]] = {}
+    for path in sorted(directory.glob(f"{stem}*")):
+        index: int | None = None
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            match = _LABEL.match(line)
+            if match:
+                index = int(match.group(1))
+            elif line.startswith("totals:") and index is not None:
+                fields = line.split()
+                if len(fields) >= 2 and fields[1].isdigit():
+                    counts.setdefault(index, []).append(int(fields[1]))
+    return counts

@@ -146,10 +146,8 @@ def _count_instructions(
         app=app_ref,
         requests=requests,
     )
-    with click.progressbar(
-        length=recipe.target_count + 1, label="counting instructions", file=sys.stderr
-    ) as bar:
-        counts = count_instructions(recipe, progress=lambda: bar.update(1))
+    click.echo("counting instructions under valgrind...", err=True)
+    counts = count_instructions(recipe)
     for result, count in zip(results, counts, strict=True):
         result.counts["instructions"] = count
 

@@ -234,10 +234,12 @@ def test_workflow_commands_run(tmp_path: Path) -> None:
         assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
     baseline = json.loads((tmp_path / "baseline.json").read_text("utf-8"))
     assert sorted(baseline["targets"]) == ["GET /products", "POST /cart"]
-    # Two runs of the same code: a pass, or on a noisy machine a timing regression.
-    assert check.returncode in (0, 1), f"{check.stdout}\n{check.stderr}"
+    # Two runs of the same code: with instruction counts the timings only
+    # advise, so machine noise cannot fail the check.
+    assert check.returncode == 0, (tmp_path / "perf.xml").read_text("utf-8")
     assert "Traceback" not in check.stderr
     suite = ET.parse(tmp_path / "perf.xml").getroot()
-    assert len(list(suite.iter("testcase"))) == 2 * 8
+    assert len(list(suite.iter("testcase"))) == 2 * 9
+    assert baseline["targets"]["GET /products"]["counts"]["instructions"] > 0
     assert summary.read_text("utf-8").startswith("## profiler-kit check: ")
     assert (tmp_path / "perf-diff.html").exists() == (check.returncode == 1)
