@@ -1,0 +1,243 @@
+"""Instructions per request of Flask, FastAPI and Django servers with and without profiler-kit.
+
+``web_overhead.py`` measures requests/s under ``wrk``, which on a shared
+2-vCPU machine moves by 15-50 % between repetitions of the same server: a
+3 % overhead target cannot be shown that way. This benchmark counts the CPU
+instructions the server process executes per request instead, under
+valgrind's callgrind, which machine noise cannot move:
+
+1. the server (the same apps and commands as web_overhead.py: uvicorn, or
+   gunicorn with one sync worker) starts under callgrind with
+   instrumentation off, so start-up runs at valgrind's uninstrumented speed;
+2. ``callgrind_control -i on`` turns instrumentation on, ``--warmup``
+   requests warm caches and the capture budget, ``callgrind_control -z``
+   zeroes the counters;
+3. ``--requests`` GET requests are sent one after another on one keep-alive
+   connection (bounded: a fixed count, each with a timeout); then the
+   background writer gets ``--settle`` seconds to store what was captured,
+   and ``callgrind_control -d`` dumps the counters.
+
+Instructions per request = the dump's total / requests, all threads of the
+serving process included (profiler-kit's sampler and writer threads too).
+Ratios are against the bare app of the same framework. Variant letters are
+those of web_overhead.py (a bare, b do-nothing middleware, c disabled,
+d defaults, e sample_rate=1, g pyinstrument's recipe, ...).
+
+What the count does not show: time spent waiting (none here: every endpoint
+is CPU-bound), cache misses, and kernel work (syscalls count as one
+instruction each), which a requests/s measurement would include.
+
+    python benchmarks/web_instructions.py                  # a b c d e g, hello, ~8 min
+    python benchmarks/web_instructions.py --frameworks flask --variants acd
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import web_overhead as wo
+
+CONTROL_TIMEOUT_S = 120.0
+REQUEST_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 300.0
+
+
+def callgrind_control(*args: str) -> None:
+    subprocess.run(
+        ["callgrind_control", *args],
+        check=True,
+        capture_output=True,
+        timeout=CONTROL_TIMEOUT_S,
+    )
+
+
+def serving_pid(root_pid: int, framework: str) -> int:
+    """uvicorn serves in its own process; gunicorn in the worker it forks."""
+    if framework == "fastapi":
+        return root_pid
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
+        try:
+            found = children.read_text().split()
+        except OSError:
+            found = []
+        if found:
+            return int(found[0])
+        time.sleep(0.5)
+    raise RuntimeError("gunicorn started no worker")
+
+
+def wait_until_serving(port: int, path: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode}")
+        try:
+            send(port, path, 1)
+            return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"the server did not answer within {START_TIMEOUT_S:.0f} s")
+
+
+def send(port: int, path: str, count: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        for _ in range(count):
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path} answered {response.status}")
+    finally:
+        connection.close()
+
+
+def measure(
+    framework: str, variant: wo.Variant, endpoint: str, opts: argparse.Namespace, work: Path
+) -> float:
+    tag = f"{framework}-{variant.letter}-{endpoint}-{time.monotonic_ns()}"
+    directory = work / tag
+    directory.mkdir(parents=True)
+    port = wo.free_port()
+    env = wo.clean_environ()
+    env.update(variant.env)
+    env["PROFILER_KIT_STORE"] = str(directory / "captures.sqlite3")
+    env["BENCH_VARIANT"] = variant.app_variant
+    env["BENCH_CPU_ROUNDS"] = str(opts.cpu_rounds)
+    env["BENCH_PYINSTRUMENT_DIR"] = str(directory / "pyinstrument")
+    env["TMPDIR"] = str(directory)
+    env["PYTHONHASHSEED"] = "0"
+    command = wo.server_command(framework, port, opts.server_core)
+    serve = command[3:]  # after "taskset -c CORE"
+    if framework != "fastapi":
+        serve += ["--timeout", "600"]  # a worker under valgrind answers its arbiter slowly
+    valgrind = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={directory}/callgrind.%p.out",
+        "--quiet",
+    ]
+    log = (directory / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [*command[:3], *valgrind, *serve],
+        cwd=directory,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    path = f"/{endpoint}"
+    try:
+        wait_until_serving(port, path, proc)
+        pid = serving_pid(proc.pid, framework)
+        callgrind_control("-i", "on", str(pid))
+        send(port, path, opts.warmup)
+        callgrind_control("-z", str(pid))
+        send(port, path, opts.requests)
+        time.sleep(opts.settle)
+        callgrind_control("-d", str(pid))
+        return dumped_total(directory, pid) / opts.requests
+    finally:
+        with_timeout_kill(proc)
+        log.close()
+        if not opts.keep:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def dumped_total(directory: Path, pid: int) -> int:
+    for path in sorted(directory.glob(f"callgrind.{pid}.out.*")):
+        match = re.search(r"^totals: (\d+)", path.read_text(errors="replace"), re.M)
+        if match:
+            return int(match.group(1))
+    raise RuntimeError(f"callgrind wrote no dump for process {pid}")
+
+
+def with_timeout_kill(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frameworks", default=",".join(wo.FRAMEWORKS))
+    parser.add_argument("--variants", default="abcdeg", help="letters of web_overhead.py")
+    parser.add_argument("--endpoints", default="hello", help="hello and/or cpu")
+    parser.add_argument("--requests", type=int, default=600, help="counted requests [600]")
+    parser.add_argument("--warmup", type=int, default=100, help="requests before [100]")
+    parser.add_argument("--reps", type=int, default=1, help="servers per variant [1]")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds for the writer [2]")
+    parser.add_argument("--cpu-rounds", type=int, default=400, help="burn() rounds of /cpu")
+    parser.add_argument("--server-core", default="0")
+    parser.add_argument("--keep", action="store_true", help="keep the servers' directories")
+    opts = parser.parse_args()
+    for tool in ("valgrind", "callgrind_control", "taskset"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not installed (apt-get install valgrind util-linux)")
+    frameworks = [f for f in opts.frameworks.split(",") if f]
+    letters = list(opts.variants)
+    endpoints = [e for e in opts.endpoints.split(",") if e]
+    work = Path(tempfile.mkdtemp(prefix="web-instructions-"))
+    wo._SNAPSHOT = wo.snapshot_sources(work)  # every server imports the same copy
+    results: dict[tuple[str, str, str], list[float]] = {}
+    started = time.monotonic()
+    try:
+        for rep in range(opts.reps):
+            for framework in frameworks:
+                for endpoint in endpoints:
+                    for letter in letters:
+                        variant = wo.VARIANTS[letter]
+                        per_request = measure(framework, variant, endpoint, opts, work)
+                        results.setdefault((framework, endpoint, letter), []).append(per_request)
+                        print(
+                            f"rep {rep + 1} {framework:8} /{endpoint:5} {letter} "
+                            f"{variant.title:38} {per_request:12,.0f} instructions/request",
+                            flush=True,
+                        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(f"{'framework':9} {'endpoint':8} {'variant':42} {'instr/request':>14} {'vs a':>7}")
+    for framework in frameworks:
+        for endpoint in endpoints:
+            bare = results.get((framework, endpoint, "a"))
+            for letter in letters:
+                values = results[(framework, endpoint, letter)]
+                value = statistics.median(values)
+                ratio = f"{value / statistics.median(bare):7.3f}" if bare else "      -"
+                spread = (
+                    f"  (reps {min(values):,.0f}..{max(values):,.0f})" if len(values) > 1 else ""
+                )
+                title = f"{letter} {wo.VARIANTS[letter].title}"
+                print(f"{framework:9} /{endpoint:7} {title:42} {value:14,.0f} {ratio}{spread}")
+            if "e" in letters and "g" in letters:
+                e = statistics.median(results[(framework, endpoint, "e")])
+                g = statistics.median(results[(framework, endpoint, "g")])
+                print(f"{'':9} {'':8} {'e / g (sample_rate=1 vs recipe)':42} {e / g:14.3f}")
+    print(f"\n{time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
