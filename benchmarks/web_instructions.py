@@ -9,13 +9,15 @@ valgrind's callgrind, which machine noise cannot move:
 1. the server (the same apps and commands as web_overhead.py: uvicorn, or
    gunicorn with one sync worker) starts under callgrind with
    instrumentation off, so start-up runs at valgrind's uninstrumented speed;
-2. ``callgrind_control -i on`` turns instrumentation on, ``--warmup``
-   requests warm caches and the capture budget, ``callgrind_control -z``
-   zeroes the counters;
+2. the serving process is asked (``/_callgrind/start``, a switch outside
+   every middleware, apps/callgrind_wrap.py, that makes valgrind client
+   requests: vgdb cannot reach a forked gunicorn worker) to turn
+   instrumentation on; ``--warmup`` requests warm caches and the capture
+   budget; ``/_callgrind/zero`` resets the counters;
 3. ``--requests`` GET requests are sent one after another on one keep-alive
    connection (bounded: a fixed count, each with a timeout); then the
    background writer gets ``--settle`` seconds to store what was captured,
-   and ``callgrind_control -d`` dumps the counters.
+   and ``/_callgrind/dump`` writes the counters out.
 
 Instructions per request = the dump's total / requests, all threads of the
 serving process included (profiler-kit's sampler and writer threads too).
@@ -49,35 +51,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import web_overhead as wo
 
-CONTROL_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 300.0
 
 
-def callgrind_control(*args: str) -> None:
-    subprocess.run(
-        ["callgrind_control", *args],
-        check=True,
-        capture_output=True,
-        timeout=CONTROL_TIMEOUT_S,
-    )
+WRAPPED = {"fastapi": "fastapi_app", "flask": "flask_app", "django": "django_app"}
 
 
-def serving_pid(root_pid: int, framework: str) -> int:
-    """uvicorn serves in its own process; gunicorn in the worker it forks."""
-    if framework == "fastapi":
-        return root_pid
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
-        try:
-            found = children.read_text().split()
-        except OSError:
-            found = []
-        if found:
-            return int(found[0])
-        time.sleep(0.5)
-    raise RuntimeError("gunicorn started no worker")
+def control(port: int, action: str) -> None:
+    """Ask the serving process to start instrumenting, zero or dump (apps/callgrind_wrap.py)."""
+    send(port, f"/_callgrind/{action}", 1)
 
 
 def wait_until_serving(port: int, path: str, proc: subprocess.Popen[bytes]) -> None:
@@ -122,7 +105,8 @@ def measure(
     env["TMPDIR"] = str(directory)
     env["PYTHONHASHSEED"] = "0"
     command = wo.server_command(framework, port, opts.server_core)
-    serve = command[3:]  # after "taskset -c CORE"
+    # after "taskset -c CORE"; the app behind the switch of apps/callgrind_wrap.py
+    serve = [*command[3:-1], f"callgrind_wrap:{WRAPPED[framework]}"]
     if framework != "fastapi":
         serve += ["--timeout", "600"]  # a worker under valgrind answers its arbiter slowly
     valgrind = [
@@ -130,6 +114,7 @@ def measure(
         "--tool=callgrind",
         "--instr-atstart=no",
         f"--callgrind-out-file={directory}/callgrind.%p.out",
+        "--vgdb=no",
         "--quiet",
     ]
     log = (directory / "server.log").open("wb")
@@ -144,14 +129,13 @@ def measure(
     path = f"/{endpoint}"
     try:
         wait_until_serving(port, path, proc)
-        pid = serving_pid(proc.pid, framework)
-        callgrind_control("-i", "on", str(pid))
+        control(port, "start")
         send(port, path, opts.warmup)
-        callgrind_control("-z", str(pid))
+        control(port, "zero")
         send(port, path, opts.requests)
         time.sleep(opts.settle)
-        callgrind_control("-d", str(pid))
-        return dumped_total(directory, pid) / opts.requests
+        control(port, "dump")
+        return dumped_total(directory) / opts.requests
     finally:
         with_timeout_kill(proc)
         log.close()
@@ -159,12 +143,15 @@ def measure(
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def dumped_total(directory: Path, pid: int) -> int:
-    for path in sorted(directory.glob(f"callgrind.{pid}.out.*")):
-        match = re.search(r"^totals: (\d+)", path.read_text(errors="replace"), re.M)
-        if match:
+def dumped_total(directory: Path) -> int:
+    """The total of the one dump the serving process wrote on request."""
+    for path in sorted(directory.glob("callgrind.*.out.*")):
+        text = path.read_text(errors="replace")
+        match = re.search(r"^totals: (\d+)", text, re.M)
+        if "Client Request: pid-" in text and match:
             return int(match.group(1))
-    raise RuntimeError(f"callgrind wrote no dump for process {pid}")
+    found = ", ".join(p.name for p in directory.iterdir())
+    raise RuntimeError(f"callgrind wrote no dump (found: {found})")
 
 
 def with_timeout_kill(proc: subprocess.Popen[bytes]) -> None:
@@ -192,7 +179,7 @@ def main() -> int:
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--keep", action="store_true", help="keep the servers' directories")
     opts = parser.parse_args()
-    for tool in ("valgrind", "callgrind_control", "taskset"):
+    for tool in ("valgrind", "taskset"):
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not installed (apt-get install valgrind util-linux)")
     frameworks = [f for f in opts.frameworks.split(",") if f]
