@@ -27,7 +27,13 @@ d defaults, e sample_rate=1, g pyinstrument's recipe, ...).
 
 What the count does not show: time spent waiting (none here: every endpoint
 is CPU-bound), cache misses, and kernel work (syscalls count as one
-instruction each), which a requests/s measurement would include.
+instruction each), which a requests/s measurement would include. And what
+runs on a clock is inflated: under valgrind a request takes ~80 times as
+long, so a sampling profiler takes ~80 times as many samples per request and
+a polling thread wakes ~80 times as often per request. Variants that profile
+(d's sampled 1 %, e, g) are therefore overstated here; ``w`` (every request
+watched, none profiled) is the per-request cost that default settings add to
+the 99 % of requests that are not sampled.
 
     python benchmarks/web_instructions.py                  # a b c d e g, hello, ~8 min
     python benchmarks/web_instructions.py --frameworks flask --variants acd
@@ -50,6 +56,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import web_overhead as wo
+
+# The per-request path of default settings without the sampled 1 %: every
+# request is watched for slowness, none is profiled.
+wo.VARIANTS["w"] = wo.Variant(
+    "w", "pk", "profiler-kit watch path only (sample_rate=0)", {"PROFILER_KIT_SAMPLE_RATE": "0"}
+)
 
 REQUEST_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 300.0
@@ -113,6 +125,7 @@ def measure(
         "valgrind",
         "--tool=callgrind",
         "--instr-atstart=no",
+        "--separate-threads=yes",
         f"--callgrind-out-file={directory}/callgrind.%p.out",
         "--vgdb=no",
         "--quiet",
@@ -131,11 +144,19 @@ def measure(
         wait_until_serving(port, path, proc)
         control(port, "start")
         send(port, path, opts.warmup)
+        samples = variant.env.get("PROFILER_KIT_SAMPLE_RATE") != "0"
+        if variant.uses_store and samples and variant.env.get("PROFILER_KIT_ENABLED") != "false":
+            # The first capture starts the writer thread, opens the store and
+            # imports what encoding needs: once per process, not per request.
+            warm_until_captured(port, path, directory / "captures.sqlite3")
         control(port, "zero")
         send(port, path, opts.requests)
         time.sleep(opts.settle)
         control(port, "dump")
-        return dumped_total(directory) / opts.requests
+        totals = dumped_totals(directory)
+        if opts.threads:
+            print(f"    per thread: {', '.join(f'{t}: {n:,}' for t, n in sorted(totals.items()))}")
+        return sum(totals.values()) / opts.requests
     finally:
         with_timeout_kill(proc)
         log.close()
@@ -143,15 +164,43 @@ def measure(
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def dumped_total(directory: Path) -> int:
-    """The total of the one dump the serving process wrote on request."""
+def warm_until_captured(port: int, path: str, store: Path, limit: int = 3000) -> None:
+    for _ in range(0, limit, 50):
+        if stored_captures(store) > 0:
+            return
+        send(port, path, 50)
+    raise RuntimeError(f"no capture stored after {limit} warm-up requests")
+
+
+def stored_captures(store: Path) -> int:
+    import sqlite3
+
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+            return int(db.execute("SELECT count(*) FROM captures").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def dumped_totals(directory: Path) -> dict[int, int]:
+    """Thread number -> the total of the dump the serving process wrote on request.
+
+    Callgrind numbers threads in their order of creation (1 is the main
+    thread) and writes one file per thread (``--separate-threads=yes``).
+    """
+    totals: dict[int, int] = {}
     for path in sorted(directory.glob("callgrind.*.out.*")):
         text = path.read_text(errors="replace")
         match = re.search(r"^totals: (\d+)", text, re.M)
+        thread = re.search(r"^thread: (\d+)", text, re.M)
         if "Client Request: pid-" in text and match:
-            return int(match.group(1))
-    found = ", ".join(p.name for p in directory.iterdir())
-    raise RuntimeError(f"callgrind wrote no dump (found: {found})")
+            totals[int(thread.group(1)) if thread else 1] = int(match.group(1))
+    if not totals:
+        found = ", ".join(p.name for p in directory.iterdir())
+        raise RuntimeError(f"callgrind wrote no dump (found: {found})")
+    return totals
 
 
 def with_timeout_kill(proc: subprocess.Popen[bytes]) -> None:
@@ -169,7 +218,9 @@ def with_timeout_kill(proc: subprocess.Popen[bytes]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frameworks", default=",".join(wo.FRAMEWORKS))
-    parser.add_argument("--variants", default="abcdeg", help="letters of web_overhead.py")
+    parser.add_argument(
+        "--variants", default="abcwd", help="letters of web_overhead.py, and w [abcwd]"
+    )
     parser.add_argument("--endpoints", default="hello", help="hello and/or cpu")
     parser.add_argument("--requests", type=int, default=600, help="counted requests [600]")
     parser.add_argument("--warmup", type=int, default=100, help="requests before [100]")
@@ -178,6 +229,7 @@ def main() -> int:
     parser.add_argument("--cpu-rounds", type=int, default=400, help="burn() rounds of /cpu")
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--keep", action="store_true", help="keep the servers' directories")
+    parser.add_argument("--threads", action="store_true", help="print each thread's count")
     opts = parser.parse_args()
     for tool in ("valgrind", "taskset"):
         if shutil.which(tool) is None:
@@ -189,6 +241,8 @@ def main() -> int:
     wo._SNAPSHOT = wo.snapshot_sources(work)  # every server imports the same copy
     results: dict[tuple[str, str, str], list[float]] = {}
     started = time.monotonic()
+    if opts.keep:
+        print(f"work directory: {work}")
     try:
         for rep in range(opts.reps):
             for framework in frameworks:
@@ -203,7 +257,8 @@ def main() -> int:
                             flush=True,
                         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
     print()
     print(f"{'framework':9} {'endpoint':8} {'variant':42} {'instr/request':>14} {'vs a':>7}")
     for framework in frameworks:
