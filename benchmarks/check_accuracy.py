@@ -48,7 +48,11 @@ the call count, memray's allocation count, a profile); a trial (two benches, a
 baseline save, a check) took a median 4.1-5.8 s, a pytest-benchmark trial
 8.3-9.7 s (its runs also calibrate and read the CPU's details with py-cpuinfo,
 ~1.6 s), and a full run of 100 + 80 trials 18-24 min on a 2-vCPU VM at load
-average 1.3-6.3. 30 samples a side make a 5 % shift significant at alpha 0.01
+average 1.3-6.3. With --instructions (the default when valgrind is installed)
+each bench also counts instructions under callgrind (~8 s for this 35 ms
+workload: three counted calls at ~80 times the native time), so a
+profiler-kit trial took a median 23 s (bench + check of one commit 11.7 s)
+and the full run 45 min. 30 samples a side make a 5 % shift significant at alpha 0.01
 with a wide margin (the smallest possible p-value is ~1e-17), so more samples
 would buy little power; fewer would let one slow second of a shared machine
 weigh more in the median.
