@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -79,6 +80,12 @@ class ProfilerKit:
         return result
 
     def popen(self, *args: str | Path) -> subprocess.Popen[str]:
+        """The CLI, running; SIGINT is set back to its default in the child.
+
+        A test run started in the background by a non-interactive shell
+        (``cmd &``) inherits SIGINT *ignored*, and Python then keeps it
+        ignored, as it should: Ctrl-C tests would wait forever.
+        """
         return subprocess.Popen(
             self.command(*args),
             cwd=self.cwd,
@@ -88,6 +95,7 @@ class ProfilerKit:
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
+            preexec_fn=_default_sigint,
         )
 
     def python(self, *args: str | Path, input: str = "") -> subprocess.CompletedProcess[str]:
@@ -232,3 +240,7 @@ def pk(tmp_path: Path, store: Path) -> ProfilerKit:
 def seeded(pk: ProfilerKit) -> str:
     """Id of one capture put in ``pk.store`` by a good run before the test acts."""
     return pk.seed()
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

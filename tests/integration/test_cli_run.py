@@ -436,9 +436,6 @@ def test_ctrl_c_exits_130_and_keeps_the_capture(pk: Any) -> None:
         assert _read_line(process, timeout=15) == "ready\n"
         time.sleep(0.3)
         process.send_signal(signal.SIGINT)
-        # Saving takes well under a second; the margin is for a loaded CI
-        # machine (15 s once ran out there with nothing written, not reproduced
-        # in 85 runs under the same load).
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
