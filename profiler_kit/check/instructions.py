@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +44,6 @@ __all__ = [
     "InstructionsUnavailableError",
     "count_instructions",
     "require_valgrind",
-    "valgrind_path",
 ]
 
 #: Environment that makes two runs of the same code execute the same
@@ -103,43 +101,39 @@ class InstructionRecipe:
         )
 
 
-def valgrind_path() -> str | None:
-    return shutil.which("valgrind")
-
-
 def require_valgrind() -> str:
-    """valgrind's path; :class:`InstructionsUnavailableError` saying how to install it."""
-    valgrind = valgrind_path()
+    """valgrind's path, on a CPU whose client requests are implemented.
+
+    Raises :class:`InstructionsUnavailableError` saying how to install
+    valgrind, or that this CPU is not supported. The bench calls it before
+    its timings, so neither is found out only minutes later.
+    """
+    from profiler_kit.check.valgrind_requests import supported
+
+    valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise InstructionsUnavailableError(
             "valgrind is not installed: it counts the instructions "
             "(Debian/Ubuntu: apt-get install valgrind; not available on macOS or Windows)"
         )
-    return valgrind
-
-
-def count_instructions(
-    recipe: InstructionRecipe, *, progress: Callable[[], None] | None = None
-) -> list[int]:
-    """Instructions of one call of each target, in the recipe's order.
-
-    Raises :class:`InstructionsUnavailableError` without valgrind, on a CPU
-    whose client requests are not implemented, or when the child fails (its
-    last lines of output are in the message).
-    """
-    from profiler_kit.check.valgrind_requests import supported
-
-    valgrind = require_valgrind()
     if not supported():
         raise InstructionsUnavailableError(
             f"instruction counts are implemented for x86-64 only, not {platform.machine()}"
         )
+    return valgrind
+
+
+def count_instructions(recipe: InstructionRecipe) -> list[int]:
+    """Instructions of one call of each target, in the recipe's order.
+
+    Raises :class:`InstructionsUnavailableError` as :func:`require_valgrind`
+    does, or when the child fails (its last lines of output are in the message).
+    """
+    valgrind = require_valgrind()
     with tempfile.TemporaryDirectory(prefix="profiler-kit-instructions-") as scratch:
         out_file = Path(scratch) / "callgrind.out"
         _run_child(valgrind, recipe, out_file)
         counts = _dumped_counts(Path(scratch), out_file.name)
-    if progress is not None:
-        progress()
     missing = [index for index in range(recipe.target_count) if not counts.get(index)]
     if missing:
         raise InstructionsUnavailableError(

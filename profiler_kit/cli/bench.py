@@ -54,7 +54,7 @@ __all__ = ["bench"]
     default=False,
     show_default=True,
     help="Also count each target's CPU instructions under valgrind: a CPU cost that "
-    "machine noise cannot move (slow: valgrind runs Python about 30 times slower).",
+    "machine noise cannot move (slow: a counted call runs about 80 times slower).",
 )
 @store_option
 @click.option("--service", metavar="NAME", default="bench", show_default=True)
@@ -104,7 +104,7 @@ def bench(
     if instructions:
         from profiler_kit.check.instructions import require_valgrind
 
-        require_valgrind()  # before minutes of timing, not after
+        require_valgrind()  # before minutes of timing, not after (also checks the CPU)
     workloads = build_workloads(script, list(script_args), app_ref, list(requests))
     store_path = resolve_store(store)
     with click.progressbar(
