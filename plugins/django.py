@@ -35,15 +35,13 @@ from profiler_kit.web.threadpool import install_asgiref_hops  # noqa: E402
 __all__ = ["ProfilerMiddleware"]
 
 
-def _route_of(request: Any) -> Callable[[], str | None]:
-    def route() -> str | None:
-        match = getattr(request, "resolver_match", None)
-        template = getattr(match, "route", None)
-        if not template:
-            return None
-        return template if template.startswith("/") else "/" + template
-
-    return route
+def _route_of(request: Any) -> str | None:
+    """The resolved route template; asked only for requests that are kept."""
+    match = getattr(request, "resolver_match", None)
+    template = getattr(match, "route", None)
+    if not template:
+        return None
+    return template if template.startswith("/") else "/" + template
 
 
 class ProfilerMiddleware:
@@ -90,7 +88,7 @@ class ProfilerMiddleware:
         try:
             response = self.get_response(request)
         except BaseException:
-            self.recorder.finish(flight, None, _route_of(request), error=True)
+            self.recorder.finish(flight, None, _route_of, request, error=True)
             raise
         self._finish_with(flight, request, response)
         return response
@@ -102,20 +100,19 @@ class ProfilerMiddleware:
         try:
             response = await self.get_response(request)
         except BaseException:
-            self.recorder.finish(flight, None, _route_of(request), error=True)
+            self.recorder.finish(flight, None, _route_of, request, error=True)
             raise
         self._finish_with(flight, request, response)
         return response
 
     def _finish_with(self, flight: InFlight, request: Any, response: Any) -> None:
-        route = _route_of(request)
         status = getattr(response, "status_code", None)
         if not getattr(response, "streaming", False):
-            self.recorder.finish(flight, status, route)
+            self.recorder.finish(flight, status, _route_of, request)
             return
         # A streaming body is sent after we return: end the capture with it.
-        finish = lambda: self.recorder.finish(flight, status, route)  # noqa: E731
-        if not flight.engines.is_async:
+        finish = lambda: self.recorder.finish(flight, status, _route_of, request)  # noqa: E731
+        if not flight.is_async:
             # Under WSGI the server closes the response on the request thread,
             # where the profiler started; Django may read an async body in
             # another thread, so the end of the body is not the place.

@@ -105,6 +105,17 @@ class Policy:
         self._exclude = _compile(settings.exclude_paths)
         self.budget = Budget(settings.max_captures_per_minute, clock)
         self.trigger_header = settings.trigger_header.lower()
+        watch = settings.slow_ms > 0 and settings.max_captures_per_minute > 0
+        self._unsampled: Decision | None = _WATCH if watch else None
+        # Nothing but the sample rate to consult: decide() answers in two lines.
+        self._plain = (
+            settings.enabled
+            and hook is None
+            and self._include is None
+            and self._exclude is None
+            and not (settings.memory and settings.memory_sample_rate > 0)
+        )
+        self._sample_rate = settings.sample_rate
 
     def wants_path(self, path: str) -> bool:
         if self._include is not None and not self._include.match(path):
@@ -118,6 +129,10 @@ class Policy:
         (never) or None (let the policy decide). If it raises, the caller
         counts the failure and serves the request unprofiled.
         """
+        if self._plain and token is None:  # one roll of the dice and done
+            if self._rng() >= self._sample_rate:
+                return self._unsampled  # the common case: most requests are not sampled
+            return self._budgeted("sampled", memory=False)
         settings = self.settings
         if not settings.enabled or not self.wants_path(path):
             return None
@@ -134,12 +149,14 @@ class Policy:
             reason, memory = "sampled", True
         elif settings.sample_rate and self._rng() < settings.sample_rate:
             reason = "sampled"
-        if reason is not None and not self.budget.take():
-            self.stats.incr("skipped.over_budget")
-            reason, memory = None, False
         if reason is None:
-            watch = settings.slow_ms > 0 and settings.max_captures_per_minute > 0
-            return _WATCH if watch else None
+            return self._unsampled
+        return self._budgeted(reason, memory=memory)
+
+    def _budgeted(self, reason: KeepReason, *, memory: bool) -> Decision | None:
+        if not self.budget.take():
+            self.stats.incr("skipped.over_budget")
+            return self._unsampled
         return Decision(reason=reason, watch_slow=False, memory=memory)
 
     def _memory_sampled(self) -> bool:

@@ -18,6 +18,7 @@ restarted in a forked child on first use.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sys
 import threading
@@ -99,8 +100,12 @@ class SamplerHub:
 
     Registering and unregistering are single dict operations, atomic under the
     GIL and lock-free: every watched request does both, and most never get
-    sampled. The hub thread polls every ``IDLE_TICK`` while targets exist and
-    exits after ``LINGER`` seconds without any.
+    sampled. Between samples the hub sleeps until the earliest ``start_at``
+    of its targets (a watched request becomes due only at half the slow
+    threshold, so under steady traffic it wakes a few times a second, not a
+    hundred), or for ``IDLE_TICK`` when it has none. ``add()`` wakes it early
+    only for a target due before that, which costs one float comparison on
+    the request path. It exits after ``LINGER`` seconds without targets.
     """
 
     IDLE_TICK = 0.01
@@ -113,11 +118,18 @@ class SamplerHub:
         self._running = False
         self._pid = os.getpid()
         self._saved_switch: float | None = None
+        self._wake = threading.Event()
+        # When the hub thread will next look at its targets; infinity while it
+        # is looking or not running, so that add() always wakes or starts it then.
+        self._wake_at = math.inf
 
     def add(self, target: SampleTarget) -> None:
         self._targets[id(target)] = target
-        if not self._running:
-            self._start()
+        if target.start_at < self._wake_at:
+            if self._running:
+                self._wake.set()
+            else:
+                self._start()
 
     def remove(self, target: SampleTarget) -> None:
         self._targets.pop(id(target), None)
@@ -127,6 +139,8 @@ class SamplerHub:
         self._lock = threading.Lock()
         self._pid, self._running, self._saved_switch = os.getpid(), False, None
         self._targets = {}
+        self._wake = threading.Event()
+        self._wake_at = math.inf
 
     def _start(self) -> None:
         with self._lock:
@@ -138,27 +152,41 @@ class SamplerHub:
         own = threading.get_ident()
         idle_since: float | None = None
         while True:
+            # Order matters: from here until _wake_at is set again below, add()
+            # sees infinity and sets the event, so a target that this look
+            # misses cuts the coming wait short.
+            self._wake_at = math.inf
+            self._wake.clear()
             targets = list(self._targets.values())
             now = time.perf_counter()
             if not targets:
                 self._restore_switch_interval()
                 idle_since = idle_since if idle_since is not None else now
-                if now - idle_since > self.LINGER:
+                if now - idle_since >= self.LINGER:
                     with self._lock:
                         if not self._targets:
                             self._running = False
-                            return
-                time.sleep(self.IDLE_TICK)
+                    if not self._running:
+                        if self._targets:  # added while this thread was leaving
+                            self._start()
+                        return
+                # Look again within IDLE_TICK: a target due later than that
+                # (a watched request) is seen then, without waking this
+                # thread once per request; one due sooner (memory) wakes it.
+                self._wake_at = min(now + self.IDLE_TICK, idle_since + self.LINGER)
+                self._wake.wait(max(self._wake_at - time.perf_counter(), 0.0))
                 continue
             idle_since = None
             due = [t for t in targets if t.start_at <= now]
             if due:
                 self._lower_switch_interval()
                 self._sample(due, now, own)
-                time.sleep(self.interval)
+                wake_at = time.perf_counter() + self.interval  # a full interval off the GIL
             else:
                 self._restore_switch_interval()
-                time.sleep(max(min(self.IDLE_TICK, min(t.start_at for t in targets) - now), 0.0))
+                wake_at = min(t.start_at for t in targets)
+            self._wake_at = wake_at
+            self._wake.wait(max(wake_at - time.perf_counter(), 0.0))
 
     def _sample(self, due: list[SampleTarget], now: float, own: int) -> None:
         frames = sys._current_frames()

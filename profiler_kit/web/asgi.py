@@ -54,6 +54,7 @@ class ProfilerMiddleware:
         self._token_header = self.recorder.settings.trigger_header.lower().encode("latin-1")
         self._with_query = self.recorder.settings.capture_query_string
         self._enabled = self.recorder.settings.enabled
+        self._has_secret = bool(self.recorder.settings.trigger_secret)
         install_anyio_hop()
 
     @property
@@ -65,7 +66,7 @@ class ProfilerMiddleware:
             await self.app(scope, receive, send)
             return
         token = None
-        if self.recorder.settings.trigger_secret:
+        if self._has_secret:
             for name, value in scope.get("headers", ()):
                 if name == self._token_header:
                     token = value.decode("latin-1")
@@ -81,20 +82,21 @@ class ProfilerMiddleware:
         status: int | None = None
         resolver = self.route_resolver
 
-        def route() -> str | None:
-            return resolver(scope)
-
         async def recording_send(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message.get("status")
+                await send(message)
+                return
             await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                recorder.finish(flight, status, route)
+            if kind == "http.response.body" and not message.get("more_body", False):
+                recorder.finish(flight, status, resolver, scope)
 
         try:
             await self.app(scope, receive, recording_send)
         except BaseException:
-            recorder.finish(flight, status, route, error=True)
+            recorder.finish(flight, status, resolver, scope, error=True)
             raise
-        recorder.finish(flight, status, route)  # no-op when the body was already sent
+        if not flight.finished:  # the app returned without sending the whole body
+            recorder.finish(flight, status, resolver, scope)

@@ -12,7 +12,6 @@ Two ways to profile a request:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
 import time
@@ -90,33 +89,44 @@ profile_hook = _ProfileHook()
 os.register_at_fork(after_in_child=profile_hook.after_fork_in_child)
 
 
-class RequestEngines:
-    """The profilers attached to one request (slotted: one per watched request)."""
+class RequestEngines(SampleTarget):
+    """The profilers attached to one request.
+
+    It is also its own sampler-hub target, so a watched request makes one
+    object here, not two; slotted, with the containers only a profiled or
+    hopping request needs left empty until then.
+    """
 
     __slots__ = (
         "active_hops",
         "hop_cpu_s",
         "interval",
         "is_async",
-        "loop",
         "memory_error",
         "profiler",
         "rss0",
+        "sampled",
         "sessions",
-        "target",
-        "task",
-        "thread_id",
         "tracker",
     )
 
     def __init__(self, interval: float, is_async: bool) -> None:
-        self.interval = interval
-        self.is_async = is_async
+        # SampleTarget's fields, set here in one place (no super() call per request).
         self.thread_id = threading.get_ident()
+        self.start_at = 0.0
         self.loop: Any = None
         self.task: Any = None
+        self.records: list[tuple[list[str], float]] = []
+        self.helper_threads: set[int] = set()
+        self.foreign_samples = 0
+        self.began_at: float | None = None
+        self.rss_at_begin: int | None = None
+        self._last = 0.0
+        # This class's own.
+        self.interval = interval
+        self.is_async = is_async
         self.profiler: Any = None  # pyinstrument Profiler, from the first line
-        self.target: SampleTarget | None = None  # sampler hub target (memory or slow watch)
+        self.sampled = False  # registered with the sampler hub (memory or slow watch)
         self.tracker: MemoryTracker | None = None
         self.memory_error: MemoryUnavailableError | None = None
         self.sessions: list[Any] = []  # threadpool sessions
@@ -124,9 +134,12 @@ class RequestEngines:
         self.active_hops: set[int] = set()
         self.rss0: int | None = None
         if is_async:
-            with contextlib.suppress(RuntimeError):
+            try:
                 self.loop = asyncio.get_running_loop()
-                self.task = asyncio.current_task()
+            except RuntimeError:
+                pass  # called outside a loop (a test): no task to follow
+            else:
+                self.task = asyncio.current_task(self.loop)
 
     # -- from the first line -------------------------------------------------
 
@@ -146,16 +159,17 @@ class RequestEngines:
             if profile_hook.start_profiler(profiler):
                 self.profiler = profiler
                 return
-        self._start_target(time.perf_counter())
+        self._start_sampling(time.perf_counter())
 
     # -- late, for slow requests ---------------------------------------------
 
-    def watch(self, slow_ms: float, started: float) -> None:
-        self._start_target(started + slow_ms * WATCH_FROM / 1000.0)
+    def watch(self, slow_s: float, started: float) -> None:
+        self._start_sampling(started + slow_s * WATCH_FROM)
 
-    def _start_target(self, start_at: float) -> None:
-        self.target = SampleTarget(self.thread_id, start_at, loop=self.loop, task=self.task)
-        hub.add(self.target)
+    def _start_sampling(self, start_at: float) -> None:
+        self.start_at = start_at
+        self.sampled = True
+        hub.add(self)
 
     # -- threadpool hops -----------------------------------------------------
 
@@ -167,8 +181,8 @@ class RequestEngines:
             profiler = Profiler(interval=self.interval, async_mode="disabled")
             if profile_hook.start_profiler(profiler):
                 hop.profiler = profiler
-        if hop.profiler is None and self.target is not None:
-            self.target.helper_threads.add(hop.thread_id)
+        if hop.profiler is None and self.sampled:
+            self.helper_threads.add(hop.thread_id)
         return hop
 
     def exit_hop(self, hop: Hop) -> None:
@@ -179,8 +193,8 @@ class RequestEngines:
                 session = hop.profiler.stop()
             finally:
                 profile_hook.profiler_stopped()
-        if self.target is not None:
-            self.target.helper_threads.discard(hop.thread_id)
+        if self.sampled:
+            self.helper_threads.discard(hop.thread_id)
         with _hop_lock:
             self.active_hops.discard(hop.thread_id)
             self.hop_cpu_s += cpu_s
@@ -199,15 +213,15 @@ class RequestEngines:
                 profile_hook.profiler_stopped()
         records: list[tuple[list[str], float]] = []
         foreign = 0
-        if self.target is not None:
-            hub.remove(self.target)
-            records, foreign = self.target.records, self.target.foreign_samples
+        if self.sampled:
+            hub.remove(self)
+            records, foreign = self.records, self.foreign_samples
             if self.rss0 is None:
-                self.rss0 = self.target.rss_at_begin  # watched: baseline from when it got slow
+                self.rss0 = self.rss_at_begin  # watched: baseline from when it got slow
         if self.tracker is not None:
             self.tracker.stop()
         return session, records, foreign
 
     @property
     def watching_began(self) -> float | None:
-        return self.target.began_at if self.target is not None else None
+        return self.began_at if self.sampled else None

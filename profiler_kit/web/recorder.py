@@ -36,6 +36,7 @@ from profiler_kit.otel.live import emit_live_spans
 from profiler_kit.policy import CaptureHook, Decision, Policy
 from profiler_kit.record import Capture, KeepReason
 from profiler_kit.rss import read_rss
+from profiler_kit.sampler import hub
 from profiler_kit.stats import Stats
 from profiler_kit.web.engines import THREADPOOL_FRAME, RequestEngines
 from profiler_kit.writer import BackgroundWriter, writer_for
@@ -43,7 +44,7 @@ from profiler_kit.writer import BackgroundWriter, writer_for
 __all__ = ["CURRENT", "InFlight", "RequestRecorder"]
 
 CURRENT: ContextVar[InFlight | None] = ContextVar("profiler_kit_request", default=None)
-RouteOf = str | None | Callable[[], str | None]
+RouteOf = str | None | Callable[[Any], str | None]
 
 _WEB_DIR = os.path.dirname(__file__) + os.sep
 _THREADPOOL_FILE = os.path.join(os.path.dirname(__file__), "threadpool.py")
@@ -58,18 +59,18 @@ def _own_dirs() -> tuple[str, ...]:
     return (_WEB_DIR, *(os.path.join(p, "") for p in plugins.__path__))
 
 
-class InFlight:
+class InFlight(RequestEngines):
     """A request that is being profiled, or watched in case it turns slow.
 
-    Slotted with a plain ``__init__``: one is made for every watched request,
-    so its cost is part of what a fast request pays.
+    It is its own :class:`RequestEngines` (and so its own sampler-hub
+    target): a watched request makes this one slotted object and nothing
+    else, because its cost is part of what every fast request pays.
     """
 
     __slots__ = (
         "_token",
         "cpu0",
         "decision",
-        "engines",
         "finished",
         "gc",
         "method",
@@ -78,23 +79,27 @@ class InFlight:
         "pending_finish",
         "query",
         "started",
-        "started_at",
         "stats",
     )
 
     def __init__(
-        self, decision: Decision, method: str, path: str, query: str | None, engines: RequestEngines
+        self,
+        decision: Decision,
+        method: str,
+        path: str,
+        query: str | None,
+        interval: float,
+        is_async: bool,
     ) -> None:
+        RequestEngines.__init__(self, interval, is_async)
         self.decision = decision
         self.method = method
         self.path = path
         self.query = query
-        self.engines = engines
         self.started = time.perf_counter()
-        self.started_at = time.time()
         # The loop thread's CPU clock also runs for other requests: async CPU
         # time comes from samples instead, so skip the (slow) clock read there.
-        self.cpu0 = 0.0 if engines.is_async else time.thread_time()
+        self.cpu0 = 0.0 if is_async else time.thread_time()
         self.gc: GcTally | None = None
         self.finished = False
         self._token: Token[InFlight | None] | None = None
@@ -128,6 +133,7 @@ class RequestRecorder:
             max_bytes=self.settings.retention_max_bytes,
         )
         self._own_dirs = _own_dirs()
+        self._slow_s = self.settings.slow_ms / 1000.0
         gcwatch.install(CURRENT.get)
         self._catch_server_spans()
 
@@ -146,18 +152,17 @@ class RequestRecorder:
             decision = self.policy.decide(path, token, method)
             if decision is None:
                 return None
-            engines = RequestEngines(self.settings.interval, is_async)
-            flight = InFlight(decision, method, path, query, engines)
+            flight = InFlight(decision, method, path, query, self.settings.interval, is_async)
             flight.stats = self.stats
             if decision.reason is not None:
-                engines.start_full(decision.memory, self.settings.memory_max_s)
-                if isinstance(engines.memory_error, MemoryBusyError):
+                flight.start_full(decision.memory, self.settings.memory_max_s)
+                if isinstance(flight.memory_error, MemoryBusyError):
                     self.stats.incr("memory.busy")  # expected under concurrency: counted only
-                elif engines.memory_error is not None:
+                elif flight.memory_error is not None:
                     self.stats.incr("memory.unavailable")
-                    self.stats.failure("starting memray", engines.memory_error)
+                    self.stats.failure("starting memray", flight.memory_error)
             else:
-                engines.watch(self.settings.slow_ms, flight.started)
+                flight.watch(self._slow_s, flight.started)
             if sdk_state.active:
                 flight.otel = current_span_link()
             flight._token = CURRENT.set(flight)
@@ -173,62 +178,84 @@ class RequestRecorder:
         flight: InFlight,
         status: int | None,
         route: RouteOf = None,
+        route_source: Any = None,
         *,
         error: bool = False,
     ) -> None:
-        """End a request; ``route`` may be a callable, evaluated only if the capture is kept."""
+        """End a request.
+
+        ``route`` may be a resolver, called with ``route_source`` (the scope,
+        the environ, the request) only if the capture is kept: most requests
+        never need their route template.
+        """
         if flight.finished:
             return
-        engines = flight.engines
         here = threading.get_ident()
-        if engines.thread_id != here and engines.loop is not None:
+        if (
+            flight.decision.reason is None
+            and flight.thread_id == here
+            and time.perf_counter() - flight.started < self._slow_s
+        ):
+            # The common case, kept short: a watched request that was fast.
+            flight.finished = True
+            if flight.sampled:
+                hub.remove(flight)
+            if flight.otel is not None:
+                flight.otel.release()
+            self._reset_context(flight)
+            return
+        if flight.thread_id != here and flight.loop is not None:
             # Ended from a worker thread (Django consuming a sync streaming body):
             # profilers must be stopped on the thread that started them, and
             # after this thread's own profile has been handed back.
-            loop = engines.loop
+            loop = flight.loop
 
             def finish_on_loop() -> None:
                 try:
                     loop.call_soon_threadsafe(
-                        functools.partial(self.finish, flight, status, route, error=error)
+                        functools.partial(
+                            self.finish, flight, status, route, route_source, error=error
+                        )
                     )
                 except RuntimeError:  # the loop is closed: nothing left to stop it on
                     self.stats.incr("dropped.loop_closed")
 
-            if here in engines.active_hops:
+            if here in flight.active_hops:
                 flight.pending_finish = finish_on_loop
             else:
                 finish_on_loop()
             return
         flight.finished = True
         try:
-            self._finish(flight, status, route, error)
+            self._finish(flight, status, route, route_source, error)
         except Exception as failure:
             self.stats.failure("finishing a capture", failure)
             if flight.otel is not None:
                 flight.otel.release()
-            if flight.engines.tracker is not None:
-                flight.engines.tracker.discard()  # no memray file left behind
+            if flight.tracker is not None:
+                flight.tracker.discard()  # no memray file left behind
         finally:
             self._reset_context(flight)
 
-    def _finish(self, flight: InFlight, status: int | None, route: RouteOf, error: bool) -> None:
-        engines = flight.engines
-        session, records, foreign = engines.stop()
+    def _finish(
+        self, flight: InFlight, status: int | None, route: RouteOf, route_source: Any, error: bool
+    ) -> None:
+        session, records, foreign = flight.stop()
         wall_s = time.perf_counter() - flight.started
-        cpu_end = 0.0 if engines.is_async or flight.decision.reason is None else time.thread_time()
+        started_at = time.time() - wall_s
+        cpu_end = 0.0 if flight.is_async or flight.decision.reason is None else time.thread_time()
         reason: KeepReason | None = flight.decision.reason
         if reason is None and self.policy.keep_slow(wall_s):
             reason = "slow"
-            cpu_end = 0.0 if engines.is_async else time.thread_time()
+            cpu_end = 0.0 if flight.is_async else time.thread_time()
         if reason is None:
             if flight.otel is not None:
                 flight.otel.release()
             return
-        thread_cpu_s = cpu_end - flight.cpu0 if not engines.is_async else 0.0
+        thread_cpu_s = cpu_end - flight.cpu0 if not flight.is_async else 0.0
         if callable(route):
             try:
-                route = route()
+                route = route(route_source)
             except Exception as failure:
                 self.stats.failure("resolving the route", failure)
                 route = None
@@ -239,8 +266,8 @@ class RequestRecorder:
         link = flight.otel
         trace_id, span_id = link.ids if link is not None else _current_trace_ids()
         facts: dict[str, Any] = {
-            "id": new_capture_id(flight.started_at),
-            "started_at": flight.started_at,
+            "id": new_capture_id(started_at),
+            "started_at": started_at,
             "wall_s": wall_s,
             "thread_cpu_s": thread_cpu_s,
             "reason": reason,
@@ -252,31 +279,31 @@ class RequestRecorder:
             "span_id": span_id,
             "extra": {
                 "framework": self.framework,
-                "async": engines.is_async,
+                "async": flight.is_async,
                 "gc_collections": flight.gc.collections if flight.gc else 0,
                 "gc_s": flight.gc.seconds if flight.gc else 0.0,
-                "rss_start": engines.rss0,
+                "rss_start": flight.rss0,
                 "rss_end": rss_end,
-                "rss_delta": (rss_end - engines.rss0) if rss_end and engines.rss0 else None,
+                "rss_delta": (rss_end - flight.rss0) if rss_end and flight.rss0 else None,
                 "foreign_samples": foreign,
-                "threadpool_cpu_s": engines.hop_cpu_s,
+                "threadpool_cpu_s": flight.hop_cpu_s,
                 **({"query": flight.query} if flight.query else {}),
-                **({"memory_error": str(engines.memory_error)} if engines.memory_error else {}),
+                **({"memory_error": str(flight.memory_error)} if flight.memory_error else {}),
                 **(
                     {"memory_stopped_after_s": self.settings.memory_max_s}
-                    if engines.tracker is not None and engines.tracker.expired
+                    if flight.tracker is not None and flight.tracker.expired
                     else {}
                 ),
                 **({"error": True} if error else {}),
                 **(
-                    {"sampling_began_ms": (engines.watching_began - flight.started) * 1000}
-                    if reason == "slow" and engines.watching_began is not None
+                    {"sampling_began_ms": (flight.watching_began - flight.started) * 1000}
+                    if reason == "slow" and flight.watching_began is not None
                     else {}
                 ),
             },
         }
-        tracker_path = engines.tracker.path if engines.tracker is not None else None
-        hop_sessions = list(engines.sessions)
+        tracker_path = flight.tracker.path if flight.tracker is not None else None
+        hop_sessions = list(flight.sessions)
 
         def build() -> Capture | None:
             try:
@@ -287,8 +314,8 @@ class RequestRecorder:
                     link.release()  # no-op when linked; else the span ends unlinked
 
         if not self.writer.submit(build):
-            if engines.tracker is not None:
-                engines.tracker.discard()
+            if flight.tracker is not None:
+                flight.tracker.discard()
             if link is not None:
                 link.release()
 

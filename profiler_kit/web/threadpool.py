@@ -36,7 +36,7 @@ def _hop(flight: InFlight, func: Callable[..., T], *args: Any, **kwargs: Any) ->
 
 def _begin_hop(flight: InFlight) -> Hop | None:
     try:
-        return flight.engines.enter_hop()
+        return flight.enter_hop()
     except Exception as error:
         _failed(flight, "entering a worker thread", error)
         return None
@@ -46,7 +46,7 @@ def _end_hop(flight: InFlight, hop: Hop | None) -> None:
     """Hand the hop's samples back; never raises into the app's worker thread."""
     try:
         if hop is not None:
-            flight.engines.exit_hop(hop)
+            flight.exit_hop(hop)
         pending, flight.pending_finish = flight.pending_finish, None
         if pending is not None:
             pending()  # the request ended inside this hop: finish now that its samples are in

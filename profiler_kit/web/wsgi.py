@@ -112,7 +112,7 @@ class _Exchange:
             self.finish()
 
     def finish(self, *, error: bool = False) -> None:
-        resolver = self._middleware.route_resolver
-        environ = self._environ
-        route = (lambda: resolver(environ)) if resolver is not None else None
-        self._middleware.recorder.finish(self._flight, self.status, route, error=error)
+        middleware = self._middleware
+        middleware.recorder.finish(
+            self._flight, self.status, middleware.route_resolver, self._environ, error=error
+        )
