@@ -19,8 +19,12 @@ valgrind's callgrind, which machine noise cannot move:
    background writer gets ``--settle`` seconds to store what was captured,
    and ``/_callgrind/dump`` writes the counters out.
 
-Instructions per request = the dump's total / requests, all threads of the
-serving process included (profiler-kit's sampler and writer threads too).
+Instructions per request = the dump's total / requests. The dump a client
+request asks for holds the thread that made the request (the one serving
+HTTP); profiler-kit's sampler hub and background writer are not in it. Their
+work is paid per second or per capture, not per unsampled request, and under
+valgrind it is dilated like every clock (below): judge it by the req/s and
+CPU/request figures of web_overhead.py.
 Ratios are against the bare app of the same framework. Variant letters are
 those of web_overhead.py (a bare, b do-nothing middleware, c disabled,
 d defaults, e sample_rate=1, g pyinstrument's recipe, ...).

@@ -66,39 +66,32 @@ class SampleTarget:
     With ``loop`` and ``task`` set, a sample of ``thread_id`` counts only while
     that task is the loop's running task; samples of other tasks are counted
     in ``foreign_samples`` so a report can say how busy the loop was.
-    A plain slotted class: one is made for every watched request.
+
+    One is made for every watched request, so defaults are class attributes
+    and ``__init__`` sets only what differs; ``helper_threads`` is a frozenset,
+    replaced (never changed in place) by whoever adds a thread.
     """
 
-    __slots__ = (
-        "_last",
-        "began_at",
-        "foreign_samples",
-        "helper_threads",
-        "loop",
-        "records",
-        "rss_at_begin",
-        "start_at",
-        "task",
-        "thread_id",
-    )
+    loop: Any = None
+    task: Any = None
+    helper_threads: frozenset[int] = frozenset()
+    foreign_samples = 0
+    began_at: float | None = None
+    rss_at_begin: int | None = None
+    _last = 0.0
 
     def __init__(self, thread_id: int, start_at: float, loop: Any = None, task: Any = None) -> None:
         self.thread_id = thread_id
         self.start_at = start_at
-        self.loop = loop
-        self.task = task
+        if loop is not None:
+            self.loop, self.task = loop, task
         self.records: list[tuple[list[str], float]] = []
-        self.helper_threads: set[int] = set()
-        self.foreign_samples = 0
-        self.began_at: float | None = None
-        self.rss_at_begin: int | None = None
-        self._last = 0.0
 
 
 class SamplerHub:
     """Samples every registered :class:`SampleTarget` every ``interval`` seconds.
 
-    Registering and unregistering are single dict operations, atomic under the
+    Registering and unregistering are single set operations, atomic under the
     GIL and lock-free: every watched request does both, and most never get
     sampled. Between samples the hub sleeps until the earliest ``start_at``
     of its targets (a watched request becomes due only at half the slow
@@ -113,7 +106,7 @@ class SamplerHub:
 
     def __init__(self, interval: float = 0.001) -> None:
         self.interval = interval
-        self._targets: dict[int, SampleTarget] = {}
+        self._targets: set[SampleTarget] = set()  # hashed by identity
         self._lock = threading.Lock()
         self._running = False
         self._pid = os.getpid()
@@ -124,7 +117,7 @@ class SamplerHub:
         self._wake_at = math.inf
 
     def add(self, target: SampleTarget) -> None:
-        self._targets[id(target)] = target
+        self._targets.add(target)
         if target.start_at < self._wake_at:
             if self._running:
                 self._wake.set()
@@ -132,13 +125,13 @@ class SamplerHub:
                 self._start()
 
     def remove(self, target: SampleTarget) -> None:
-        self._targets.pop(id(target), None)
+        self._targets.discard(target)
 
     def after_fork_in_child(self) -> None:
         """The parent's sampler thread does not exist in a forked child."""
         self._lock = threading.Lock()
         self._pid, self._running, self._saved_switch = os.getpid(), False, None
-        self._targets = {}
+        self._targets = set()
         self._wake = threading.Event()
         self._wake_at = math.inf
 
@@ -157,7 +150,7 @@ class SamplerHub:
             # misses cuts the coming wait short.
             self._wake_at = math.inf
             self._wake.clear()
-            targets = list(self._targets.values())
+            targets = list(self._targets)
             now = time.perf_counter()
             if not targets:
                 self._restore_switch_interval()
@@ -206,7 +199,7 @@ class SamplerHub:
                         target.foreign_samples += 1
                 else:
                     target.records.append((stack_of(frame), gap))
-            for helper in tuple(target.helper_threads):
+            for helper in target.helper_threads:  # a frozenset: never changed in place
                 helper_frame = frames.get(helper)
                 if helper_frame is not None:
                     target.records.append((stack_of(helper_frame), gap))

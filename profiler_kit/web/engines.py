@@ -11,10 +11,10 @@ Two ways to profile a request:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
+from asyncio import current_task, get_running_loop
 from typing import Any, Literal
 
 from pyinstrument import Profiler
@@ -25,7 +25,7 @@ from profiler_kit.memory import MemoryTracker
 from profiler_kit.rss import read_rss
 from profiler_kit.sampler import SampleTarget, hub
 
-__all__ = ["RequestEngines", "THREADPOOL_FRAME"]
+__all__ = ["RequestEngines", "THREADPOOL_FRAME", "WATCH_FROM"]
 
 THREADPOOL_FRAME = "[threadpool]\x00<threadpool>\x000"
 WATCH_FROM = 0.5  # start sampling a watched request at this fraction of slow_ms
@@ -93,53 +93,33 @@ class RequestEngines(SampleTarget):
     """The profilers attached to one request.
 
     It is also its own sampler-hub target, so a watched request makes one
-    object here, not two; slotted, with the containers only a profiled or
-    hopping request needs left empty until then.
+    object here, not two. Defaults are class attributes (containers start as
+    shared empty tuples and frozensets, replaced under ``_hop_lock`` when a
+    hop adds to them): ``__init__`` sets only what differs per request.
     """
 
-    __slots__ = (
-        "active_hops",
-        "hop_cpu_s",
-        "interval",
-        "is_async",
-        "memory_error",
-        "profiler",
-        "rss0",
-        "sampled",
-        "sessions",
-        "tracker",
-    )
+    profiler: Any = None  # pyinstrument Profiler, from the first line
+    sampled = False  # registered with the sampler hub (memory or slow watch)
+    tracker: MemoryTracker | None = None
+    memory_error: MemoryUnavailableError | None = None
+    sessions: tuple[Any, ...] = ()  # threadpool sessions
+    hop_cpu_s = 0.0
+    active_hops: frozenset[int] = frozenset()
+    rss0: int | None = None
 
     def __init__(self, interval: float, is_async: bool) -> None:
-        # SampleTarget's fields, set here in one place (no super() call per request).
+        # SampleTarget's fields, set here (no super() call per request).
         self.thread_id = threading.get_ident()
-        self.start_at = 0.0
-        self.loop: Any = None
-        self.task: Any = None
-        self.records: list[tuple[list[str], float]] = []
-        self.helper_threads: set[int] = set()
-        self.foreign_samples = 0
-        self.began_at: float | None = None
-        self.rss_at_begin: int | None = None
-        self._last = 0.0
-        # This class's own.
+        self.records = []
         self.interval = interval
         self.is_async = is_async
-        self.profiler: Any = None  # pyinstrument Profiler, from the first line
-        self.sampled = False  # registered with the sampler hub (memory or slow watch)
-        self.tracker: MemoryTracker | None = None
-        self.memory_error: MemoryUnavailableError | None = None
-        self.sessions: list[Any] = []  # threadpool sessions
-        self.hop_cpu_s = 0.0
-        self.active_hops: set[int] = set()
-        self.rss0: int | None = None
         if is_async:
             try:
-                self.loop = asyncio.get_running_loop()
+                self.loop = loop = get_running_loop()
             except RuntimeError:
                 pass  # called outside a loop (a test): no task to follow
             else:
-                self.task = asyncio.current_task(self.loop)
+                self.task = current_task(loop)
 
     # -- from the first line -------------------------------------------------
 
@@ -159,14 +139,16 @@ class RequestEngines(SampleTarget):
             if profile_hook.start_profiler(profiler):
                 self.profiler = profiler
                 return
-        self._start_sampling(time.perf_counter())
+        self.sample_from(time.perf_counter())
 
-    # -- late, for slow requests ---------------------------------------------
+    # -- by the sampler hub: late for slow requests, or while memray runs ----
 
-    def watch(self, slow_s: float, started: float) -> None:
-        self._start_sampling(started + slow_s * WATCH_FROM)
+    def sample_from(self, start_at: float) -> None:
+        """Have the hub sample this request from ``start_at`` (perf_counter) on.
 
-    def _start_sampling(self, start_at: float) -> None:
+        For a watched request that is ``WATCH_FROM`` of the slow threshold
+        after its start, so fast requests are never sampled at all.
+        """
         self.start_at = start_at
         self.sampled = True
         hub.add(self)
@@ -176,13 +158,14 @@ class RequestEngines(SampleTarget):
     def enter_hop(self) -> Hop:
         hop = Hop(threading.get_ident(), time.thread_time())
         with _hop_lock:
-            self.active_hops.add(hop.thread_id)
+            self.active_hops = self.active_hops | {hop.thread_id}
         if self.profiler is not None:
             profiler = Profiler(interval=self.interval, async_mode="disabled")
             if profile_hook.start_profiler(profiler):
                 hop.profiler = profiler
         if hop.profiler is None and self.sampled:
-            self.helper_threads.add(hop.thread_id)
+            with _hop_lock:
+                self.helper_threads = self.helper_threads | {hop.thread_id}
         return hop
 
     def exit_hop(self, hop: Hop) -> None:
@@ -193,13 +176,13 @@ class RequestEngines(SampleTarget):
                 session = hop.profiler.stop()
             finally:
                 profile_hook.profiler_stopped()
-        if self.sampled:
-            self.helper_threads.discard(hop.thread_id)
         with _hop_lock:
-            self.active_hops.discard(hop.thread_id)
+            if hop.thread_id in self.helper_threads:
+                self.helper_threads = self.helper_threads - {hop.thread_id}
+            self.active_hops = self.active_hops - {hop.thread_id}
             self.hop_cpu_s += cpu_s
             if session is not None:
-                self.sessions.append(session)
+                self.sessions = (*self.sessions, session)
 
     # -- the end -------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from profiler_kit.config import Settings, load_settings
 from profiler_kit.cpu import decode_profile, encode_session, session_from_records
 from profiler_kit.errors import MemoryBusyError
 from profiler_kit.gcwatch import GcTally
+from profiler_kit.heap import heap_trimmer
 from profiler_kit.ids import new_capture_id
 from profiler_kit.memory import MemorySummary, encode_summary, summarise
 from profiler_kit.otel.derive import link_attributes
@@ -38,7 +39,7 @@ from profiler_kit.record import Capture, KeepReason
 from profiler_kit.rss import read_rss
 from profiler_kit.sampler import hub
 from profiler_kit.stats import Stats
-from profiler_kit.web.engines import THREADPOOL_FRAME, RequestEngines
+from profiler_kit.web.engines import THREADPOOL_FRAME, WATCH_FROM, RequestEngines
 from profiler_kit.writer import BackgroundWriter, writer_for
 
 __all__ = ["CURRENT", "InFlight", "RequestRecorder"]
@@ -63,24 +64,17 @@ class InFlight(RequestEngines):
     """A request that is being profiled, or watched in case it turns slow.
 
     It is its own :class:`RequestEngines` (and so its own sampler-hub
-    target): a watched request makes this one slotted object and nothing
-    else, because its cost is part of what every fast request pays.
+    target): a watched request makes this one object and nothing else, and
+    sets only the fields that differ from the class defaults, because its
+    cost is part of what every fast request pays.
     """
 
-    __slots__ = (
-        "_token",
-        "cpu0",
-        "decision",
-        "finished",
-        "gc",
-        "method",
-        "otel",
-        "path",
-        "pending_finish",
-        "query",
-        "started",
-        "stats",
-    )
+    gc: GcTally | None = None
+    finished = False
+    _token: Token[InFlight | None] | None = None
+    pending_finish: Callable[[], None] | None = None
+    otel: SpanLink | None = None  # the request's server span, held until linked
+    cpu0 = 0.0
 
     def __init__(
         self,
@@ -90,22 +84,19 @@ class InFlight(RequestEngines):
         query: str | None,
         interval: float,
         is_async: bool,
+        stats: Stats | None = None,
     ) -> None:
         RequestEngines.__init__(self, interval, is_async)
         self.decision = decision
         self.method = method
         self.path = path
         self.query = query
+        self.stats = stats
         self.started = time.perf_counter()
-        # The loop thread's CPU clock also runs for other requests: async CPU
-        # time comes from samples instead, so skip the (slow) clock read there.
-        self.cpu0 = 0.0 if is_async else time.thread_time()
-        self.gc: GcTally | None = None
-        self.finished = False
-        self._token: Token[InFlight | None] | None = None
-        self.pending_finish: Callable[[], None] | None = None
-        self.stats: Stats | None = None
-        self.otel: SpanLink | None = None  # the request's server span, held until linked
+        if not is_async:
+            # The loop thread's CPU clock also runs for other requests: async CPU
+            # time comes from samples instead, so skip the (slow) clock read there.
+            self.cpu0 = time.thread_time()
 
 
 class RequestRecorder:
@@ -134,6 +125,7 @@ class RequestRecorder:
         )
         self._own_dirs = _own_dirs()
         self._slow_s = self.settings.slow_ms / 1000.0
+        self._watch_after_s = self._slow_s * WATCH_FROM
         gcwatch.install(CURRENT.get)
         self._catch_server_spans()
 
@@ -152,8 +144,9 @@ class RequestRecorder:
             decision = self.policy.decide(path, token, method)
             if decision is None:
                 return None
-            flight = InFlight(decision, method, path, query, self.settings.interval, is_async)
-            flight.stats = self.stats
+            flight = InFlight(
+                decision, method, path, query, self.settings.interval, is_async, self.stats
+            )
             if decision.reason is not None:
                 flight.start_full(decision.memory, self.settings.memory_max_s)
                 if isinstance(flight.memory_error, MemoryBusyError):
@@ -162,7 +155,7 @@ class RequestRecorder:
                     self.stats.incr("memory.unavailable")
                     self.stats.failure("starting memray", flight.memory_error)
             else:
-                flight.watch(self._slow_s, flight.started)
+                flight.sample_from(flight.started + self._watch_after_s)
             if sdk_state.active:
                 flight.otel = current_span_link()
             flight._token = CURRENT.set(flight)
@@ -202,7 +195,13 @@ class RequestRecorder:
                 hub.remove(flight)
             if flight.otel is not None:
                 flight.otel.release()
-            self._reset_context(flight)
+            token = flight._token
+            if token is not None:
+                flight._token = None
+                try:  # noqa: SIM105 - contextlib.suppress costs a microsecond on every request
+                    CURRENT.reset(token)
+                except ValueError:
+                    pass  # finished from another context (an ASGI send in a child task)
             return
         if flight.thread_id != here and flight.loop is not None:
             # Ended from a worker thread (Django consuming a sync streaming body):
@@ -395,6 +394,7 @@ class RequestRecorder:
                     memory = summarise(tracker_path, drop_outer=self._memory_outer)
             finally:
                 _remove(tracker_path)
+                heap_trimmer.maybe_trim()  # give the summary's transient memory back
         route = facts["route"]
         return Capture(
             kind="request",
