@@ -348,14 +348,18 @@ def http_json(port: int, path: str, timeout: float = 10.0) -> dict[str, Any] | N
         return None
 
 
-def rss_bytes(pid: int) -> int | None:
+def rss_and_threads(pid: int) -> tuple[int, int] | None:
+    """(RSS bytes, thread count) of a process, from /proc/PID/status."""
+    rss = threads = None
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
     except OSError:
         return None
-    return None
+    return (rss, threads) if rss is not None and threads is not None else None
 
 
 @dataclass
@@ -398,6 +402,8 @@ class PhaseResult:
     error: str = ""
     pids: list[int] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)  # (seconds into phase, bytes)
+    threads: list[int] = field(default_factory=list)  # the server's thread count, with rss
+    py_blocks: list[int] = field(default_factory=list)  # live Python blocks, with rss
     depths: list[int] = field(default_factory=list)
     queue_size: int | None = None
     max_captures: int | None = None
@@ -516,9 +522,11 @@ def run_phase(
             if now >= next_sample:
                 next_sample += args.sample_every
                 if result.pids:
-                    rss = rss_bytes(result.pids[-1])
-                    if rss is not None:
-                        result.rss.append((now - started, rss))
+                    sampled = rss_and_threads(result.pids[-1])
+                    if sampled is not None:
+                        result.rss.append((now - started, sampled[0]))
+                        result.threads.append(sampled[1])
+                        result.py_blocks.append(int(state.get("py_blocks", 0)) if state else 0)
                 sample = store_sample(store)
                 if sample is not None:
                     result.stores.append((now - started, sample))
@@ -749,6 +757,12 @@ def print_framework(outcome: FrameworkResult, parallel: bool) -> None:
             )
         }  # fmt: skip
         notes = []
+        if r.rss:
+            series = ", ".join(
+                f"{at:.0f}s {value / 2**20:.1f}/{threads}/{blocks / 1000:.0f}k"
+                for (at, value), threads, blocks in zip(r.rss, r.threads, r.py_blocks, strict=False)
+            )
+            notes.append(f"RSS MiB / threads / live Python blocks over time: {series}")
         if other:
             notes.append(f"other counters {other}")
         if r.leftover_memray:

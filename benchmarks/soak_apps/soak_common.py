@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 STATS_PATH = "/_soak/stats"
@@ -31,7 +32,13 @@ def _writer() -> Any:
 def stats_json() -> bytes:
     """This process's profiler-kit counters and writer state, as JSON."""
     writer = _writer()
-    state: dict[str, Any] = {"pid": os.getpid(), "writer": writer is not None}
+    state: dict[str, Any] = {
+        "pid": os.getpid(),
+        "writer": writer is not None,
+        # Live Python memory blocks: flat while RSS climbs means freed memory the
+        # allocators keep (fragmentation), rising means objects still held.
+        "py_blocks": sys.getallocatedblocks(),
+    }
     if writer is not None:
         state.update(
             counters=writer.stats.snapshot(),
