@@ -28,7 +28,6 @@ from profiler_kit.config import Settings, load_settings
 from profiler_kit.cpu import decode_profile, encode_session, session_from_records
 from profiler_kit.errors import MemoryBusyError
 from profiler_kit.gcwatch import GcTally
-from profiler_kit.heap import heap_trimmer
 from profiler_kit.ids import new_capture_id
 from profiler_kit.memory import MemorySummary, encode_summary, summarise
 from profiler_kit.otel.derive import link_attributes
@@ -394,7 +393,6 @@ class RequestRecorder:
                     memory = summarise(tracker_path, drop_outer=self._memory_outer)
             finally:
                 _remove(tracker_path)
-                heap_trimmer.maybe_trim()  # give the summary's transient memory back
         route = facts["route"]
         return Capture(
             kind="request",
