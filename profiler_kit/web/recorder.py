@@ -108,9 +108,13 @@ class RequestRecorder:
         framework: str,
         stats: Stats | None = None,
         hook: CaptureHook | None = None,
+        flight_type: type[InFlight] | None = None,
         **overrides: Any,
     ) -> None:
+        """``flight_type`` lets a server core add its own per-request state to the
+        one object a watched request makes (the WSGI core's response iterable)."""
         self.settings = settings if settings is not None else load_settings(overrides)
+        self._flight_type = flight_type or InFlight
         self.framework = framework
         self.stats = stats or Stats()
         self.policy = Policy(self.settings, self.stats, hook=hook)
@@ -143,7 +147,7 @@ class RequestRecorder:
             decision = self.policy.decide(path, token, method)
             if decision is None:
                 return None
-            flight = InFlight(
+            flight = self._flight_type(
                 decision, method, path, query, self.settings.interval, is_async, self.stats
             )
             if decision.reason is not None:

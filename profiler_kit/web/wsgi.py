@@ -34,7 +34,9 @@ class ProfilerMiddleware:
         **overrides: Any,
     ) -> None:
         self.app = app
-        self.recorder = RequestRecorder(settings, framework=framework, **overrides)
+        self.recorder = RequestRecorder(
+            settings, framework=framework, flight_type=_Exchange, **overrides
+        )
         self.route_resolver = route_resolver
         header = self.recorder.settings.trigger_header.upper().replace("-", "_")
         self._token_key = f"HTTP_{header}"
@@ -45,7 +47,8 @@ class ProfilerMiddleware:
         return self.recorder.stats
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        flight = self.recorder.start(
+        # The recorder makes flights of this core's type (flight_type above).
+        flight: _Exchange | None = self.recorder.start(  # type: ignore[assignment]
             environ.get("REQUEST_METHOD", "GET"),
             environ.get("PATH_INFO", "") or "/",
             environ.get("QUERY_STRING") if self._with_query else None,
@@ -54,40 +57,33 @@ class ProfilerMiddleware:
         )
         if flight is None:
             return self.app(environ, start_response)
-        exchange = _Exchange(self, flight, environ, start_response)
+        flight.middleware = self
+        flight.environ = environ
+        flight.server_start_response = start_response
         try:
-            exchange.body = self.app(environ, exchange.start_response)
+            flight.body = self.app(environ, flight.start_response)
         except BaseException:
-            exchange.finish(error=True)
+            flight.end(error=True)
             raise
-        return exchange
+        return flight
 
 
-class _Exchange:
-    """One profiled request: records the status, hands the body on, ends the capture on close.
+class _Exchange(InFlight):
+    """One watched or profiled request, and the response iterable handed to the server.
 
-    A single slotted object instead of closures and a separate body wrapper:
-    every watched request makes one, so its cost is part of what fast requests pay.
-    Iterating it yields the app's own iterator, so the server reads the body
-    without a Python-level step per chunk; the server's ``close()`` ends the
-    capture once the whole body, streamed or not, has been sent.
+    It is the request's :class:`InFlight` too, so a watched request makes this
+    one object and nothing else (its cost is part of what fast requests pay).
+    It records the status, and iterating it yields the app's own iterator, so
+    the server reads the body without a Python-level step per chunk; the
+    server's ``close()`` ends the capture once the whole body, streamed or
+    not, has been sent.
     """
 
-    __slots__ = ("_environ", "_flight", "_middleware", "_start_response", "body", "status")
-
-    def __init__(
-        self,
-        middleware: ProfilerMiddleware,
-        flight: InFlight,
-        environ: Environ,
-        start_response: StartResponse,
-    ) -> None:
-        self._middleware = middleware
-        self._flight = flight
-        self._environ = environ
-        self._start_response = start_response
-        self.body: Iterable[bytes] = ()
-        self.status: int | None = None
+    body: Iterable[bytes] = ()
+    status: int | None = None
+    middleware: ProfilerMiddleware
+    environ: Environ
+    server_start_response: StartResponse
 
     def start_response(
         self, status_line: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -97,8 +93,8 @@ class _Exchange:
         except ValueError:
             pass
         if exc_info is None:
-            return self._start_response(status_line, headers)
-        return self._start_response(status_line, headers, exc_info)
+            return self.server_start_response(status_line, headers)
+        return self.server_start_response(status_line, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.body)
@@ -109,10 +105,11 @@ class _Exchange:
             if close is not None:
                 close()
         finally:
-            self.finish()
+            middleware = self.middleware
+            middleware.recorder.finish(self, self.status, middleware.route_resolver, self.environ)
 
-    def finish(self, *, error: bool = False) -> None:
-        middleware = self._middleware
+    def end(self, *, error: bool = False) -> None:
+        middleware = self.middleware
         middleware.recorder.finish(
-            self._flight, self.status, middleware.route_resolver, self._environ, error=error
+            self, self.status, middleware.route_resolver, self.environ, error=error
         )
