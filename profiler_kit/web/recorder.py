@@ -198,13 +198,7 @@ class RequestRecorder:
                 hub.remove(flight)
             if flight.otel is not None:
                 flight.otel.release()
-            token = flight._token
-            if token is not None:
-                flight._token = None
-                try:  # noqa: SIM105 - contextlib.suppress costs a microsecond on every request
-                    CURRENT.reset(token)
-                except ValueError:
-                    pass  # finished from another context (an ASGI send in a child task)
+            self._reset_context(flight)
             return
         if flight.thread_id != here and flight.loop is not None:
             # Ended from a worker thread (Django consuming a sync streaming body):

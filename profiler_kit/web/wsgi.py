@@ -105,8 +105,7 @@ class _Exchange(InFlight):
             if close is not None:
                 close()
         finally:
-            middleware = self.middleware
-            middleware.recorder.finish(self, self.status, middleware.route_resolver, self.environ)
+            self.end()
 
     def end(self, *, error: bool = False) -> None:
         middleware = self.middleware
