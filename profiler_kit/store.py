@@ -150,8 +150,15 @@ class CaptureSummary:
 class Store:
     """A profiler-kit store file. Not thread-safe: one connection, one thread."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True, cache_kib: int | None = None) -> None:
+        """``cache_kib`` caps SQLite's page cache for this connection (default 2 MiB).
+
+        A long-lived writer touches every page of a store as it appends and
+        retention deletes, so its cache fills to the cap and stays there: that
+        is resident memory of the app being profiled.
+        """
         self.path = Path(path)
+        self._cache_kib = cache_kib
         if not create and not self.path.exists():
             raise StoreError(
                 f"no capture store at {self.path}: profile something first "
@@ -192,6 +199,8 @@ class Store:
         # In WAL mode, NORMAL never corrupts the file; a power cut may lose the
         # last commits, which for profiles is the right trade for fewer fsyncs.
         db.execute("PRAGMA synchronous=NORMAL")
+        if self._cache_kib is not None:
+            db.execute(f"PRAGMA cache_size=-{int(self._cache_kib)}")  # negative: KiB, not pages
         if self._identify() == "ours":
             self._enable_wal()
             return
@@ -439,9 +448,9 @@ class Store:
         self.close()
 
 
-def open_store(path: Path | str, *, create: bool = True) -> Store:
+def open_store(path: Path | str, *, create: bool = True, cache_kib: int | None = None) -> Store:
     """Open (and with ``create``, initialise) the store at ``path``."""
-    return Store(Path(path), create=create)
+    return Store(Path(path), create=create, cache_kib=cache_kib)
 
 
 def _row(capture: Capture) -> tuple[Any, ...]:

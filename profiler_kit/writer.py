@@ -29,6 +29,11 @@ Builder = Callable[[], Capture | None]  # None: nothing to store (live-only span
 BATCH = 64
 BATCH_WAIT_S = 0.05
 RETENTION_EVERY = 32
+# SQLite's page cache on the writer's connection. The default (2 MiB) fills as
+# the store is appended to and trimmed, and stays resident in the app: measured
+# in-process, 0 -> 2.07 MiB over 2,000 captures. Writes append and delete the
+# oldest rows, so few pages are worth caching; the OS caches the file anyway.
+WRITER_CACHE_KIB = 256
 
 
 class BackgroundWriter:
@@ -154,7 +159,7 @@ class BackgroundWriter:
                         store.close()
                         store = None
                     if store is None:
-                        store = open_store(self.store_path)
+                        store = open_store(self.store_path, cache_kib=WRITER_CACHE_KIB)
                     store.add_many(captures)
                     written = True
                     self.stats.incr("captures.written", len(captures))
