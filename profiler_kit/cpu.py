@@ -87,7 +87,7 @@ class ThreadSampler:
         self._started_cpu = time.process_time()
         hub.interval = min(hub.interval, self.interval)
         self._target = SampleTarget(threading.get_ident(), start_at=time.perf_counter())
-        hub.add(self._target)
+        hub.add(self._target, self._target)
 
     def stop(self) -> Session:
         target = self._target

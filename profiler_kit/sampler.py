@@ -69,15 +69,19 @@ class SampleTarget:
 
     One is made for every watched request, so defaults are class attributes
     and ``__init__`` sets only what differs; ``helper_threads`` is a frozenset,
-    replaced (never changed in place) by whoever adds a thread.
+    replaced (never changed in place) by whoever adds a thread. A target whose
+    ``start_at`` is infinite is registered but never sampled; ``records``
+    exists once the hub has begun sampling (``began_at`` set).
     """
 
     loop: Any = None
     task: Any = None
     helper_threads: frozenset[int] = frozenset()
     foreign_samples = 0
+    start_at = math.inf
     began_at: float | None = None
     rss_at_begin: int | None = None
+    records: list[tuple[list[str], float]]
     _last = 0.0
 
     def __init__(self, thread_id: int, start_at: float, loop: Any = None, task: Any = None) -> None:
@@ -85,20 +89,28 @@ class SampleTarget:
         self.start_at = start_at
         if loop is not None:
             self.loop, self.task = loop, task
-        self.records: list[tuple[list[str], float]] = []
+        self.records = []
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the hub samples this target (now or once ``start_at`` comes)."""
+        return self.start_at < math.inf
 
 
 class SamplerHub:
     """Samples every registered :class:`SampleTarget` every ``interval`` seconds.
 
-    Registering and unregistering are single set operations, atomic under the
-    GIL and lock-free: every watched request does both, and most never get
-    sampled. Between samples the hub sleeps until the earliest ``start_at``
-    of its targets (a watched request becomes due only at half the slow
-    threshold, so under steady traffic it wakes a few times a second, not a
-    hundred), or for ``IDLE_TICK`` when it has none. ``add()`` wakes it early
-    only for a target due before that, which costs one float comparison on
-    the request path. It exits after ``LINGER`` seconds without targets.
+    Targets are registered under a key: a request served on its own thread
+    under that thread's id (which also makes :attr:`targets` the registry of
+    what each thread is serving), anything else under itself. Registering and
+    unregistering are single dict operations, atomic under the GIL and
+    lock-free: every watched request does both, and most never get sampled.
+    Between samples the hub sleeps until the earliest ``start_at`` of its
+    targets (a watched request becomes due only at half the slow threshold,
+    so under steady traffic it wakes a few times a second, not a hundred), or
+    for ``IDLE_TICK`` when it has none. ``add()`` wakes it early only for a
+    target due before that, which costs one float comparison on the request
+    path. It exits after ``LINGER`` seconds without targets.
     """
 
     IDLE_TICK = 0.01
@@ -106,7 +118,7 @@ class SamplerHub:
 
     def __init__(self, interval: float = 0.001) -> None:
         self.interval = interval
-        self._targets: set[SampleTarget] = set()  # hashed by identity
+        self.targets: dict[Any, SampleTarget] = {}
         self._lock = threading.Lock()
         self._running = False
         self._pid = os.getpid()
@@ -116,22 +128,26 @@ class SamplerHub:
         # is looking or not running, so that add() always wakes or starts it then.
         self._wake_at = math.inf
 
-    def add(self, target: SampleTarget) -> None:
-        self._targets.add(target)
+    def add(self, target: SampleTarget, key: Any) -> None:
+        self.targets[key] = target
         if target.start_at < self._wake_at:
-            if self._running:
-                self._wake.set()
-            else:
-                self._start()
+            self.wake()
 
-    def remove(self, target: SampleTarget) -> None:
-        self._targets.discard(target)
+    def wake(self) -> None:
+        """Have the hub look at its targets now (one became due sooner than it planned)."""
+        if self._running:
+            self._wake.set()
+        else:
+            self._start()
+
+    def remove(self, key: Any) -> None:
+        self.targets.pop(key, None)
 
     def after_fork_in_child(self) -> None:
         """The parent's sampler thread does not exist in a forked child."""
         self._lock = threading.Lock()
         self._pid, self._running, self._saved_switch = os.getpid(), False, None
-        self._targets = set()
+        self.targets = {}
         self._wake = threading.Event()
         self._wake_at = math.inf
 
@@ -150,17 +166,17 @@ class SamplerHub:
             # misses cuts the coming wait short.
             self._wake_at = math.inf
             self._wake.clear()
-            targets = list(self._targets)
+            targets = list(self.targets.values())
             now = time.perf_counter()
             if not targets:
                 self._restore_switch_interval()
                 idle_since = idle_since if idle_since is not None else now
                 if now - idle_since >= self.LINGER:
                     with self._lock:
-                        if not self._targets:
+                        if not self.targets:
                             self._running = False
                     if not self._running:
-                        if self._targets:  # added while this thread was leaving
+                        if self.targets:  # added while this thread was leaving
                             self._start()
                         return
                 # Look again within IDLE_TICK: a target due later than that
@@ -179,12 +195,17 @@ class SamplerHub:
                 self._restore_switch_interval()
                 wake_at = min(t.start_at for t in targets)
             self._wake_at = wake_at
-            self._wake.wait(max(wake_at - time.perf_counter(), 0.0))
+            # No target is ever due (requests profiled from their first line):
+            # add() wakes this thread for one that is; look again after LINGER,
+            # to exit once the registry is empty.
+            timeout = self.LINGER if wake_at == math.inf else max(wake_at - time.perf_counter(), 0)
+            self._wake.wait(timeout)
 
     def _sample(self, due: list[SampleTarget], now: float, own: int) -> None:
         frames = sys._current_frames()
         for target in due:
             if target.began_at is None:
+                target.records = []  # before began_at: whoever sees began_at finds records
                 target.began_at = target._last = now
                 target.rss_at_begin = read_rss()
                 continue

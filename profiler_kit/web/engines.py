@@ -95,11 +95,15 @@ class RequestEngines(SampleTarget):
     It is also its own sampler-hub target, so a watched request makes one
     object here, not two. Defaults are class attributes (containers start as
     shared empty tuples and frozensets, replaced under ``_hop_lock`` when a
-    hop adds to them): ``__init__`` sets only what differs per request.
+    hop adds to them; ``interval`` is set on the class a recorder makes):
+    ``__init__`` sets only what differs per request. Whoever registers it with
+    the hub sets ``key``; ``stop()`` unregisters it.
     """
 
     profiler: Any = None  # pyinstrument Profiler, from the first line
-    sampled = False  # registered with the sampler hub (memory or slow watch)
+    interval = 0.001
+    is_async = False
+    key: Any = None  # its key in the hub's registry, once registered
     tracker: MemoryTracker | None = None
     memory_error: MemoryUnavailableError | None = None
     sessions: tuple[Any, ...] = ()  # threadpool sessions
@@ -107,19 +111,21 @@ class RequestEngines(SampleTarget):
     active_hops: frozenset[int] = frozenset()
     rss0: int | None = None
 
-    def __init__(self, interval: float, is_async: bool) -> None:
+    def __init__(self, is_async: bool) -> None:
         # SampleTarget's fields, set here (no super() call per request).
         self.thread_id = threading.get_ident()
-        self.records = []
-        self.interval = interval
-        self.is_async = is_async
         if is_async:
-            try:
-                self.loop = loop = get_running_loop()
-            except RuntimeError:
-                pass  # called outside a loop (a test): no task to follow
-            else:
-                self.task = current_task(loop)
+            self.follow_task()
+
+    def follow_task(self) -> None:
+        """On an event loop: sample only while this request's task runs."""
+        self.is_async = True
+        try:
+            self.loop = loop = get_running_loop()
+        except RuntimeError:
+            pass  # called outside a loop (a test): no task to follow
+        else:
+            self.task = current_task(loop)
 
     # -- from the first line -------------------------------------------------
 
@@ -144,14 +150,13 @@ class RequestEngines(SampleTarget):
     # -- by the sampler hub: late for slow requests, or while memray runs ----
 
     def sample_from(self, start_at: float) -> None:
-        """Have the hub sample this request from ``start_at`` (perf_counter) on.
+        """Have the hub sample this request from ``start_at`` (perf_counter) on,
+        once it is registered (``hub.add``).
 
         For a watched request that is ``WATCH_FROM`` of the slow threshold
         after its start, so fast requests are never sampled at all.
         """
         self.start_at = start_at
-        self.sampled = True
-        hub.add(self)
 
     # -- threadpool hops -----------------------------------------------------
 
@@ -196,8 +201,9 @@ class RequestEngines(SampleTarget):
                 profile_hook.profiler_stopped()
         records: list[tuple[list[str], float]] = []
         foreign = 0
-        if self.sampled:
-            hub.remove(self)
+        if self.key is not None:
+            hub.remove(self.key)
+        if self.began_at is not None:
             records, foreign = self.records, self.foreign_samples
             if self.rss0 is None:
                 self.rss0 = self.rss_at_begin  # watched: baseline from when it got slow
@@ -207,4 +213,4 @@ class RequestEngines(SampleTarget):
 
     @property
     def watching_began(self) -> float | None:
-        return self.began_at if self.sampled else None
+        return self.began_at

@@ -65,7 +65,9 @@ class InFlight(RequestEngines):
     It is its own :class:`RequestEngines` (and so its own sampler-hub
     target): a watched request makes this one object and nothing else, and
     sets only the fields that differ from the class defaults, because its
-    cost is part of what every fast request pays.
+    cost is part of what every fast request pays. Each recorder makes its
+    flights from a subclass of its own, holding what all its requests share
+    (``interval``, ``stats``).
     """
 
     gc: GcTally | None = None
@@ -74,28 +76,36 @@ class InFlight(RequestEngines):
     pending_finish: Callable[[], None] | None = None
     otel: SpanLink | None = None  # the request's server span, held until linked
     cpu0 = 0.0
+    stats: Stats | None = None
 
     def __init__(
-        self,
-        decision: Decision,
-        method: str,
-        path: str,
-        query: str | None,
-        interval: float,
-        is_async: bool,
-        stats: Stats | None = None,
+        self, decision: Decision, method: str, path: str, query: str | None, is_async: bool
     ) -> None:
-        RequestEngines.__init__(self, interval, is_async)
         self.decision = decision
         self.method = method
         self.path = path
         self.query = query
-        self.stats = stats
+        self.thread_id = threading.get_ident()
         self.started = time.perf_counter()
-        if not is_async:
+        if is_async:
             # The loop thread's CPU clock also runs for other requests: async CPU
             # time comes from samples instead, so skip the (slow) clock read there.
+            self.follow_task()
+        else:
             self.cpu0 = time.thread_time()
+
+
+def current_flight() -> InFlight | None:
+    """The request the calling thread or task is serving, if it is watched or profiled.
+
+    A request on an event loop is found through the context variable; one
+    served on its own thread through the hub's registry, keyed by thread,
+    which costs a sync request no context variable of its own.
+    """
+    flight = CURRENT.get()
+    if flight is None:
+        flight = hub.targets.get(threading.get_ident())  # type: ignore[assignment]
+    return flight
 
 
 class RequestRecorder:
@@ -114,9 +124,19 @@ class RequestRecorder:
         """``flight_type`` lets a server core add its own per-request state to the
         one object a watched request makes (the WSGI core's response iterable)."""
         self.settings = settings if settings is not None else load_settings(overrides)
-        self._flight_type = flight_type or InFlight
         self.framework = framework
         self.stats = stats or Stats()
+        base = flight_type or InFlight
+        self._flight_type: type[InFlight] = type(
+            base.__name__,
+            (base,),
+            {
+                "__module__": base.__module__,
+                "__qualname__": base.__qualname__,
+                "interval": self.settings.interval,
+                "stats": self.stats,
+            },
+        )
         self.policy = Policy(self.settings, self.stats, hook=hook)
         self.host = self.settings.host or socket.gethostname()
         self.writer: BackgroundWriter = writer_for(
@@ -129,12 +149,12 @@ class RequestRecorder:
         self._own_dirs = _own_dirs()
         self._slow_s = self.settings.slow_ms / 1000.0
         self._watch_after_s = self._slow_s * WATCH_FROM
-        gcwatch.install(CURRENT.get)
+        gcwatch.install(current_flight)
         self._catch_server_spans()
 
     def _catch_server_spans(self) -> None:
         try:
-            install_span_catcher(CURRENT.get)
+            install_span_catcher(current_flight)
         except Exception as error:
             self.stats.failure("watching OpenTelemetry spans", error)
 
@@ -147,9 +167,7 @@ class RequestRecorder:
             decision = self.policy.decide(path, token, method)
             if decision is None:
                 return None
-            flight = self._flight_type(
-                decision, method, path, query, self.settings.interval, is_async, self.stats
-            )
+            flight = self._flight_type(decision, method, path, query, is_async)
             if decision.reason is not None:
                 flight.start_full(decision.memory, self.settings.memory_max_s)
                 if isinstance(flight.memory_error, MemoryBusyError):
@@ -159,9 +177,20 @@ class RequestRecorder:
                     self.stats.failure("starting memray", flight.memory_error)
             else:
                 flight.sample_from(flight.started + self._watch_after_s)
+            if is_async:
+                key: Any = flight
+                flight._token = CURRENT.set(flight)
+            else:
+                # On its own thread: the hub's registry is also how current_flight()
+                # finds it. A second recorder on the same request (nested
+                # middlewares) registers under itself instead.
+                key = flight.thread_id
+                if key in hub.targets:
+                    key = flight
+            flight.key = key
+            hub.add(flight, key)
             if sdk_state.active:
                 flight.otel = current_span_link()
-            flight._token = CURRENT.set(flight)
             return flight
         except Exception as error:
             self.stats.failure("starting a capture", error)
@@ -186,20 +215,15 @@ class RequestRecorder:
         """
         if flight.finished:
             return
-        here = threading.get_ident()
-        if (
-            flight.decision.reason is None
-            and flight.thread_id == here
-            and time.perf_counter() - flight.started < self._slow_s
-        ):
-            # The common case, kept short: a watched request that was fast.
+        if flight.decision.reason is None and time.perf_counter() - flight.started < self._slow_s:
+            # The common case, kept short: a watched request that was fast. No
+            # profiler runs for it, so any thread may end it.
             flight.finished = True
-            if flight.sampled:
-                hub.remove(flight)
             if flight.otel is not None:
                 flight.otel.release()
-            self._reset_context(flight)
+            self._forget(flight)
             return
+        here = threading.get_ident()
         if flight.thread_id != here and flight.loop is not None:
             # Ended from a worker thread (Django consuming a sync streaming body):
             # profilers must be stopped on the thread that started them, and
@@ -231,7 +255,7 @@ class RequestRecorder:
             if flight.tracker is not None:
                 flight.tracker.discard()  # no memray file left behind
         finally:
-            self._reset_context(flight)
+            self._forget(flight)
 
     def _finish(
         self, flight: InFlight, status: int | None, route: RouteOf, route_source: Any, error: bool
@@ -448,10 +472,13 @@ class RequestRecorder:
                 last_own = index
         return last_own + 1
 
-    def _reset_context(self, flight: InFlight) -> None:
-        token, flight._token = flight._token, None
+    def _forget(self, flight: InFlight) -> None:
+        """The request is over: out of the hub's registry, and no longer current."""
+        hub.targets.pop(flight.key, None)
+        token = flight._token
         if token is None:
             return
+        flight._token = None
         try:  # noqa: SIM105 - contextlib.suppress costs a microsecond on every request
             CURRENT.reset(token)
         except ValueError:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from profiler_kit.web.engines import Hop
-from profiler_kit.web.recorder import CURRENT, InFlight
+from profiler_kit.web.recorder import InFlight, current_flight
 
 __all__ = ["install_anyio_hop", "install_asgiref_hops"]
 
@@ -72,7 +72,7 @@ def install_anyio_hop() -> bool:
 
         @functools.wraps(original)
         async def run_sync(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-            flight = CURRENT.get()
+            flight = current_flight()
             if flight is None or flight.finished:
                 return await original(func, *args, **kwargs)
             return await original(functools.partial(_hop, flight, func), *args, **kwargs)
@@ -108,7 +108,7 @@ def install_asgiref_hops() -> bool:
         async_call = AsyncToSync.__call__
 
         async def sync_to_async_call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            flight = CURRENT.get()
+            flight = current_flight()
             if flight is None or flight.finished:
                 return await sync_call(self, *args, **kwargs)
             hopped = copy.copy(self)
@@ -116,7 +116,7 @@ def install_asgiref_hops() -> bool:
             return await sync_call(hopped, *args, **kwargs)
 
         def async_to_sync_call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            flight = CURRENT.get()
+            flight = current_flight()
             if flight is None or flight.finished:
                 return async_call(self, *args, **kwargs)
             hopped = copy.copy(self)
