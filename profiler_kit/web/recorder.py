@@ -122,12 +122,15 @@ class RequestRecorder:
         **overrides: Any,
     ) -> None:
         """``flight_type`` lets a server core add its own per-request state to the
-        one object a watched request makes (the WSGI core's response iterable)."""
+        one object a watched request makes (the WSGI core's response iterable,
+        the ASGI core's ``send``); its attributes common to all requests go on
+        :attr:`flight_class`."""
         self.settings = settings if settings is not None else load_settings(overrides)
         self.framework = framework
         self.stats = stats or Stats()
         base = flight_type or InFlight
-        self._flight_type: type[InFlight] = type(
+        # This recorder's own flight class: what its requests share lives on it.
+        self.flight_class: type[InFlight] = type(
             base.__name__,
             (base,),
             {
@@ -167,7 +170,7 @@ class RequestRecorder:
             decision = self.policy.decide(path, token, method)
             if decision is None:
                 return None
-            flight = self._flight_type(decision, method, path, query, is_async)
+            flight = self.flight_class(decision, method, path, query, is_async)
             if decision.reason is not None:
                 flight.start_full(decision.memory, self.settings.memory_max_s)
                 if isinstance(flight.memory_error, MemoryBusyError):
@@ -176,7 +179,7 @@ class RequestRecorder:
                     self.stats.incr("memory.unavailable")
                     self.stats.failure("starting memray", flight.memory_error)
             else:
-                flight.sample_from(flight.started + self._watch_after_s)
+                flight.start_at = flight.started + self._watch_after_s  # the hub samples from then
             if is_async:
                 key: Any = flight
                 flight._token = CURRENT.set(flight)

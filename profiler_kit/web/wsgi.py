@@ -8,7 +8,7 @@ the whole body, streamed or not, has been sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from profiler_kit.config import Settings
 from profiler_kit.web.recorder import InFlight, RequestRecorder
@@ -37,6 +37,7 @@ class ProfilerMiddleware:
         self.recorder = RequestRecorder(
             settings, framework=framework, flight_type=_Exchange, **overrides
         )
+        cast("type[_Exchange]", self.recorder.flight_class).middleware = self
         self.route_resolver = route_resolver
         header = self.recorder.settings.trigger_header.upper().replace("-", "_")
         self._token_key = f"HTTP_{header}"
@@ -57,7 +58,6 @@ class ProfilerMiddleware:
         )
         if flight is None:
             return self.app(environ, start_response)
-        flight.middleware = self
         flight.environ = environ
         flight.server_start_response = start_response
         try:
@@ -81,7 +81,7 @@ class _Exchange(InFlight):
 
     body: Iterable[bytes] = ()
     status: int | None = None
-    middleware: ProfilerMiddleware
+    middleware: ProfilerMiddleware  # set on the recorder's flight class
     environ: Environ
     server_start_response: StartResponse
 
