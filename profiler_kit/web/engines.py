@@ -15,7 +15,6 @@ import os
 import threading
 import time
 from asyncio import current_task, get_running_loop
-from asyncio import tasks as _asyncio_tasks
 from typing import Any, Literal
 
 from pyinstrument import Profiler
@@ -24,7 +23,7 @@ from profiler_kit import memory as memory_module
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
 from profiler_kit.memory import MemoryTracker
 from profiler_kit.rss import read_rss
-from profiler_kit.sampler import SampleTarget, hub
+from profiler_kit.sampler import SampleTarget, _current_tasks, hub
 
 __all__ = ["RequestEngines", "THREADPOOL_FRAME", "WATCH_FROM"]
 
@@ -85,8 +84,6 @@ class _ProfileHook:
         self.lock = threading.Lock()
         self.profilers = 0
 
-
-_current_tasks: dict[Any, Any] | None = getattr(_asyncio_tasks, "_current_tasks", None)
 
 profile_hook = _ProfileHook()
 os.register_at_fork(after_in_child=profile_hook.after_fork_in_child)
