@@ -24,11 +24,16 @@ from pathlib import Path
 
 from profiler_kit.writer import RETENTION_EVERY
 
-TMPFS_SIZE = "8m"  # see the module docstring: 2 MiB fills up on its own
+TMPFS_SIZE = "32m"  # ~1 KiB per capture: the store cannot fill this by itself within the test
 PHASE_S = 2.5
 CLIENT_THREADS = 3
 MAX_LATENCY_S = 2.0
-RETENTION = 400  # keeps the store itself well below the tmpfs's size
+# Retention never trims here: a store at its retention bound reuses its own free
+# pages and WAL frames and may not need a byte more of the disk, so whether
+# writes failed while the disk was full depended on timing. A store that grows
+# must hit the full disk.
+RETENTION = 100_000
+FULL_PHASE_MAX_S = 20.0
 
 
 def _fill(directory: Path) -> int:
@@ -57,6 +62,10 @@ def test_disk_filling_up_mid_write_then_freed(fault_servers, load, store_tools, 
         filler_bytes = _fill(disk)
         time.sleep(PHASE_S)
         while_full = app.state()
+        deadline = time.monotonic() + FULL_PHASE_MAX_S
+        while not while_full["counters"].get("dropped.store_error") and time.monotonic() < deadline:
+            time.sleep(0.25)  # the WAL's slack can absorb a burst of writes first
+            while_full = app.state()
         freed_at = time.time()
         (disk / "filler").unlink()
         time.sleep(PHASE_S)
