@@ -9,10 +9,10 @@ to their end, and exceptions from the app pass through untouched.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, cast
+from typing import Any
 
 from profiler_kit.config import Settings
-from profiler_kit.web.recorder import InFlight, RequestRecorder
+from profiler_kit.web.recorder import RequestRecorder
 from profiler_kit.web.threadpool import install_anyio_hop
 
 __all__ = ["ProfilerMiddleware", "scope_route"]
@@ -49,10 +49,7 @@ class ProfilerMiddleware:
         **overrides: Any,
     ) -> None:
         self.app = app
-        self.recorder = RequestRecorder(
-            settings, framework=self.framework, flight_type=_Exchange, **overrides
-        )
-        cast("type[_Exchange]", self.recorder.flight_class).middleware = self
+        self.recorder = RequestRecorder(settings, framework=self.framework, **overrides)
         self.route_resolver = route_resolver
         self._token_header = self.recorder.settings.trigger_header.lower().encode("latin-1")
         self._with_query = self.recorder.settings.capture_query_string
@@ -75,50 +72,31 @@ class ProfilerMiddleware:
                     token = value.decode("latin-1")
                     break
         query = scope.get("query_string", b"").decode("latin-1") if self._with_query else None
-        # The recorder makes flights of this core's type (flight_type above).
-        flight: _Exchange | None = self.recorder.start(  # type: ignore[assignment]
+        recorder = self.recorder
+        flight = recorder.start(
             scope.get("method", "GET"), scope.get("path", "/"), query, token, is_async=True
         )
         if flight is None:
             await self.app(scope, receive, send)
             return
-        flight.scope = scope
-        flight.server_send = send
+        status: int | None = None
+        resolver = self.route_resolver
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message.get("status")
+                await send(message)
+                return
+            await send(message)
+            if kind == "http.response.body" and not message.get("more_body", False):
+                recorder.finish(flight, status, resolver, scope)
+
         try:
-            await self.app(scope, receive, flight.send)
+            await self.app(scope, receive, recording_send)
         except BaseException:
-            flight.end(error=True)
+            recorder.finish(flight, status, resolver, scope, error=True)
             raise
         if not flight.finished:  # the app returned without sending the whole body
-            flight.end()
-
-
-class _Exchange(InFlight):
-    """One watched or profiled request, and the ``send`` the app is given.
-
-    It is the request's :class:`InFlight` too, so a watched request makes this
-    one object and no closure (its cost is part of what fast requests pay).
-    ``send`` records the status and ends the capture right after the last
-    body chunk has gone out.
-    """
-
-    status: int | None = None
-    middleware: ProfilerMiddleware  # set on the recorder's flight class
-    scope: Scope
-    server_send: Send
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            self.status = message.get("status")
-            await self.server_send(message)
-            return
-        await self.server_send(message)
-        if kind == "http.response.body" and not message.get("more_body", False):
-            self.end()
-
-    def end(self, *, error: bool = False) -> None:
-        middleware = self.middleware
-        middleware.recorder.finish(
-            self, self.status, middleware.route_resolver, self.scope, error=error
-        )
+            recorder.finish(flight, status, resolver, scope)
