@@ -122,8 +122,8 @@ class RequestRecorder:
         **overrides: Any,
     ) -> None:
         """``flight_type`` lets a server core add its own per-request state to the
-        one object a watched request makes (the WSGI core's response iterable,
-        the ASGI core's ``send``); its attributes common to all requests go on
+        one object a watched request makes (the WSGI core's response iterable);
+        its attributes common to all requests go on
         :attr:`flight_class`."""
         self.settings = settings if settings is not None else load_settings(overrides)
         self.framework = framework
