@@ -69,20 +69,20 @@ class ProfilerMiddleware:
         self._with_query = self.recorder.settings.capture_query_string
         install_asgiref_hops()
 
-    def _start(self, request: Any, *, is_async: bool) -> InFlight | None:
+    def _start(self, request: Any, is_async: bool) -> InFlight | None:
         meta = request.META
         return self.recorder.start(
             request.method or "GET",
             request.path,
             meta.get("QUERY_STRING") if self._with_query else None,
             meta.get(self._token_key),
-            is_async=is_async,
+            is_async,
         )
 
     def __call__(self, request: Any) -> Any:
         if self.is_async:
             return self.__acall__(request)
-        flight = self._start(request, is_async=False)
+        flight = self._start(request, False)  # is_async
         if flight is None:
             return self.get_response(request)
         try:
@@ -90,11 +90,14 @@ class ProfilerMiddleware:
         except BaseException:
             self.recorder.finish(flight, None, _route_of, request, error=True)
             raise
-        self._finish_with(flight, request, response)
+        if getattr(response, "streaming", False):
+            self._finish_streaming(flight, request, response)
+        else:
+            self.recorder.finish(flight, getattr(response, "status_code", None), _route_of, request)
         return response
 
     async def __acall__(self, request: Any) -> Any:
-        flight = self._start(request, is_async=True)
+        flight = self._start(request, True)  # is_async
         if flight is None:
             return await self.get_response(request)
         try:
@@ -102,15 +105,15 @@ class ProfilerMiddleware:
         except BaseException:
             self.recorder.finish(flight, None, _route_of, request, error=True)
             raise
-        self._finish_with(flight, request, response)
+        if getattr(response, "streaming", False):
+            self._finish_streaming(flight, request, response)
+        else:
+            self.recorder.finish(flight, getattr(response, "status_code", None), _route_of, request)
         return response
 
-    def _finish_with(self, flight: InFlight, request: Any, response: Any) -> None:
+    def _finish_streaming(self, flight: InFlight, request: Any, response: Any) -> None:
+        """A streaming body is sent after we return: end the capture with it."""
         status = getattr(response, "status_code", None)
-        if not getattr(response, "streaming", False):
-            self.recorder.finish(flight, status, _route_of, request)
-            return
-        # A streaming body is sent after we return: end the capture with it.
         finish = lambda: self.recorder.finish(flight, status, _route_of, request)  # noqa: E731
         if not flight.is_async:
             # Under WSGI the server closes the response on the request thread,

@@ -81,7 +81,10 @@ class SpanLink:
 class _SdkState:
     """Whether an SDK TracerProvider is configured: only then is a span worth looking for."""
 
-    active = False
+    def __init__(self) -> None:
+        # An instance attribute: Python 3.11 cannot specialise reading a class
+        # attribute through an instance, and every watched request reads it.
+        self.active = False
 
 
 sdk_state = _SdkState()

@@ -74,7 +74,11 @@ class ProfilerMiddleware:
         query = scope.get("query_string", b"").decode("latin-1") if self._with_query else None
         recorder = self.recorder
         flight = recorder.start(
-            scope.get("method", "GET"), scope.get("path", "/"), query, token, is_async=True
+            scope.get("method", "GET"),
+            scope.get("path", "/"),
+            query,
+            token,
+            True,  # is_async
         )
         if flight is None:
             await self.app(scope, receive, send)

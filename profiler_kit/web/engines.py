@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from asyncio import current_task, get_running_loop
 from typing import Any, Literal
 
 from pyinstrument import Profiler
@@ -23,7 +22,7 @@ from profiler_kit import memory as memory_module
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
 from profiler_kit.memory import MemoryTracker
 from profiler_kit.rss import read_rss
-from profiler_kit.sampler import SampleTarget, _current_tasks, hub
+from profiler_kit.sampler import SampleTarget, hub
 
 __all__ = ["RequestEngines", "THREADPOOL_FRAME", "WATCH_FROM"]
 
@@ -111,22 +110,10 @@ class RequestEngines(SampleTarget):
     active_hops: frozenset[int] = frozenset()
     rss0: int | None = None
 
-    def __init__(self, is_async: bool) -> None:
-        # SampleTarget's fields, set here (no super() call per request).
+    def __init__(self) -> None:
+        # A request's engines are filled in by RequestRecorder.start(), which
+        # also follows its task on an event loop; this serves direct use.
         self.thread_id = threading.get_ident()
-        if is_async:
-            self.follow_task()
-
-    def follow_task(self) -> None:
-        """On an event loop: sample only while this request's task runs."""
-        self.is_async = True
-        try:
-            self.loop = loop = get_running_loop()
-        except RuntimeError:
-            pass  # called outside a loop (a test): no task to follow
-        else:
-            # asyncio.current_task() in C: the same dict lookup without a Python call.
-            self.task = _current_tasks.get(loop) if _current_tasks is not None else current_task()
 
     # -- from the first line -------------------------------------------------
 

@@ -54,7 +54,7 @@ class ProfilerMiddleware:
             environ.get("PATH_INFO", "") or "/",
             environ.get("QUERY_STRING") if self._with_query else None,
             environ.get(self._token_key),
-            is_async=False,
+            False,  # is_async
         )
         if flight is None:
             return self.app(environ, start_response)

@@ -12,11 +12,11 @@ from profiler_kit.web.engines import RequestEngines, profile_hook
 
 
 def test_memory_waits_for_profilers_and_profilers_yield_to_memory() -> None:
-    cpu = RequestEngines(is_async=False)
+    cpu = RequestEngines()
     cpu.start_full(memory=False)
     assert cpu.profiler is not None and profile_hook.profilers == 1
 
-    refused = RequestEngines(is_async=False)
+    refused = RequestEngines()
     refused.start_full(memory=True)
     assert isinstance(refused.memory_error, MemoryBusyError)
     assert refused.tracker is None
@@ -25,10 +25,10 @@ def test_memory_waits_for_profilers_and_profilers_yield_to_memory() -> None:
     assert profile_hook.profilers == 0
 
     for _ in range(3):  # memray keeps working after each round
-        memory = RequestEngines(is_async=False)
+        memory = RequestEngines()
         memory.start_full(memory=True)
         assert memory.tracker is not None, memory.memory_error
-        during = RequestEngines(is_async=False)
+        during = RequestEngines()
         during.start_full(memory=False)
         assert during.profiler is None and during.sampled  # sampled by the hub
         during.stop()
