@@ -181,6 +181,7 @@ def clean_environ(src: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROFILER_KIT_")}
     env["PYTHONPATH"] = str(src)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash in native code leaves its stacks in the log
     return env
 
 
@@ -404,6 +405,7 @@ class PhaseResult:
     rss: list[tuple[float, int]] = field(default_factory=list)  # (seconds into phase, bytes)
     threads: list[int] = field(default_factory=list)  # the server's thread count, with rss
     py_blocks: list[int] = field(default_factory=list)  # live Python blocks, with rss
+    rss_depths: list[int] = field(default_factory=list)  # writer queue depth, with rss
     depths: list[int] = field(default_factory=list)
     queue_size: int | None = None
     max_captures: int | None = None
@@ -509,6 +511,8 @@ def run_phase(
         next_sample = started
         hard_stop = started + seconds + WRK_MARGIN_S
         while load.poll() is None and time.monotonic() < hard_stop and not STOP.is_set():
+            if server.poll() is not None:
+                raise RuntimeError(f"server exited with {server.returncode} under load")
             now = time.monotonic()
             state = http_json(port, STATS_PATH)
             if state is not None:
@@ -527,6 +531,7 @@ def run_phase(
                         result.rss.append((now - started, sampled[0]))
                         result.threads.append(sampled[1])
                         result.py_blocks.append(int(state.get("py_blocks", 0)) if state else 0)
+                        result.rss_depths.append(int(state.get("depth", 0)) if state else 0)
                 sample = store_sample(store)
                 if sample is not None:
                     result.stores.append((now - started, sample))
@@ -759,10 +764,14 @@ def print_framework(outcome: FrameworkResult, parallel: bool) -> None:
         notes = []
         if r.rss:
             series = ", ".join(
-                f"{at:.0f}s {value / 2**20:.1f}/{threads}/{blocks / 1000:.0f}k"
-                for (at, value), threads, blocks in zip(r.rss, r.threads, r.py_blocks, strict=False)
+                f"{at:.0f}s {value / 2**20:.1f}/{threads}/{blocks / 1000:.0f}k/{depth}"
+                for (at, value), threads, blocks, depth in zip(
+                    r.rss, r.threads, r.py_blocks, r.rss_depths, strict=False
+                )
             )
-            notes.append(f"RSS MiB / threads / live Python blocks over time: {series}")
+            notes.append(
+                f"RSS MiB / threads / live Python blocks / queue depth over time: {series}"
+            )
         if other:
             notes.append(f"other counters {other}")
         if r.leftover_memray:
