@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import time
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from profiler_kit.rss import read_rss
@@ -39,25 +39,37 @@ def frame_identifier(frame: FrameType) -> str:
     The class is taken from ``co_qualname`` (Python 3.11+) rather than from
     ``self`` in the frame's locals, which is unsafe to read from another thread.
     """
-    code = frame.f_code
+    return code_identifier(frame.f_code, frame.f_lineno)
+
+
+def code_identifier(code: CodeType, lineno: int | None) -> str:
+    """:func:`frame_identifier` from what was read off the frame."""
     identifier = f"{code.co_name}\x00{code.co_filename}\x00{code.co_firstlineno}"
     qualname: str = getattr(code, "co_qualname", code.co_name)
     owner, _, name = qualname.rpartition(".")
     if owner and name == code.co_name and not owner.endswith("<locals>"):
         identifier += f"\x01c{owner}"
-    if frame.f_lineno is not None:
-        identifier += f"\x01l{frame.f_lineno}"
+    if lineno is not None:
+        identifier += f"\x01l{lineno}"
     return identifier
 
 
 def stack_of(frame: FrameType | None) -> list[str]:
-    """Root-first frame identifiers of a frame and its callers."""
-    stack: list[str] = []
+    """Root-first frame identifiers of a frame and its callers.
+
+    The frame belongs to another thread, which runs on whenever this one
+    gives up the GIL and may pop frames meanwhile. So each frame is touched
+    only for what the identifier needs (its code object, held from then on,
+    and its line), in a loop of a few bytecodes, and the strings are built
+    afterwards from the code objects alone: reading a frame of another
+    thread long after it was handed out has crashed CPython 3.11 in soaks.
+    """
+    seen: list[tuple[CodeType, int | None]] = []
+    append = seen.append
     while frame is not None:
-        stack.append(frame_identifier(frame))
+        append((frame.f_code, frame.f_lineno))
         frame = frame.f_back
-    stack.reverse()
-    return stack
+    return [code_identifier(code, lineno) for code, lineno in reversed(seen)]
 
 
 class SampleTarget:
