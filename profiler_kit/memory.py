@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -103,7 +104,6 @@ class MemoryTracker:
         self._tracker: Any = None
         self._owns_lock = False
         self._stop_lock = threading.Lock()
-        self._timer: threading.Timer | None = None
         self.expired = False  # stopped by max_seconds rather than by its owner
 
     def start(self, max_seconds: float | None = None) -> None:
@@ -136,9 +136,7 @@ class MemoryTracker:
             self.discard()
             raise MemoryUnavailableError(f"memray could not start: {error}") from error
         if max_seconds is not None and max_seconds > 0:
-            self._timer = threading.Timer(max_seconds, self._expire)
-            self._timer.daemon = True
-            self._timer.start()
+            _expiry.arm(self, max_seconds)
 
     def _expire(self) -> None:
         self.stop(expired=True)
@@ -147,9 +145,7 @@ class MemoryTracker:
         """Stop tracking (from any thread); stopping twice is harmless."""
         with self._stop_lock:
             running = self._tracker is not None
-            timer, self._timer = self._timer, None
-            if timer is not None and timer is not threading.current_thread():
-                timer.cancel()
+            _expiry.disarm(self)
             try:
                 if running:
                     self._tracker.__exit__(None, None, None)
@@ -172,6 +168,63 @@ class MemoryTracker:
             self.path.unlink()
         with contextlib.suppress(OSError):
             Path(self._directory).rmdir()
+
+
+class _Expiry:
+    """One long-lived thread that stops a tracker held past ``memory_max_s``.
+
+    memray allows one tracker per process, so there is one deadline at a
+    time. A ``threading.Timer`` per capture started and ended a thread for
+    every memory capture (about 100 a second in the soak's hot phase), and
+    each thread coming or going is one more thing for memray's start (which
+    patches every thread) and the sampler hub (which reads every thread's
+    frames) to race with.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._tracker: MemoryTracker | None = None
+        self._deadline = 0.0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, tracker: MemoryTracker, seconds: float) -> None:
+        with self._condition:
+            self._tracker, self._deadline = tracker, time.monotonic() + seconds
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="profiler-kit-memray-expiry", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+
+    def disarm(self, tracker: MemoryTracker) -> None:
+        with self._condition:
+            if self._tracker is tracker:
+                self._tracker = None
+
+    @property
+    def armed(self) -> MemoryTracker | None:
+        return self._tracker
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._tracker is None:
+                    self._condition.wait()
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._condition.wait(remaining)
+                    continue  # re-read: disarmed, or armed again for another tracker
+                tracker, self._tracker = self._tracker, None
+            tracker._expire()  # outside the condition: stop() takes the tracker's own lock
+
+    def after_fork_in_child(self) -> None:
+        self._condition = threading.Condition()
+        self._tracker, self._thread = None, None
+
+
+_expiry = _Expiry()
+os.register_at_fork(after_in_child=_expiry.after_fork_in_child)
 
 
 _pinned_search_paths: object = None

@@ -237,13 +237,15 @@ def test_tracker_stops_itself_after_max_seconds_and_frees_the_lease() -> None:
 
 
 def test_tracker_stopped_by_its_owner_cancels_the_timer() -> None:
+    from profiler_kit import memory
     from profiler_kit.memory import MemoryTracker
 
     tracker = MemoryTracker()
     tracker.start(max_seconds=60)
+    assert memory._expiry.armed is tracker
     tracker.stop()
     try:
         assert not tracker.expired
-        assert tracker._timer is None
+        assert memory._expiry.armed is None
     finally:
         tracker.discard()
