@@ -8,6 +8,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +250,27 @@ def test_tracker_stopped_by_its_owner_cancels_the_timer() -> None:
         assert memory._expiry.armed is None
     finally:
         tracker.discard()
+
+
+def test_sites_resolve_only_the_largest_records_but_count_them_all(
+    capture: tuple[Path, int],
+) -> None:
+    """A limit on resolved records keeps the largest site and loses nothing from the totals."""
+    import memray
+
+    from profiler_kit.memory import _sites
+
+    path, line = capture
+
+    def records() -> list[Any]:
+        reader = memray.FileReader(str(path))
+        return list(reader.get_high_watermark_allocation_records(merge_threads=True))
+
+    every, all_bytes, all_count = _sites(records(), None)
+    assert len(every) > 1, "the capture needs more than one site for this test"
+    limited, limited_bytes, limited_count = _sites(records(), None, limit=1)
+    assert (limited_bytes, limited_count) == (all_bytes, all_count)
+    assert all_bytes == sum(site.bytes for site in every)
+    assert len(limited) == 1
+    assert limited[0].bytes >= SIZE
+    assert limited[0].stack[0][2] == line
