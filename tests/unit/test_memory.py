@@ -262,13 +262,14 @@ def test_sites_resolve_only_the_largest_records_but_count_them_all(
 
     path, line = capture
 
-    def records() -> list[Any]:
-        reader = memray.FileReader(str(path))
-        return list(reader.get_high_watermark_allocation_records(merge_threads=True))
+    reader = memray.FileReader(str(path))
 
-    every, all_bytes, all_count = _sites(records(), None)
+    def records() -> Any:
+        return reader.get_high_watermark_allocation_records(merge_threads=True)
+
+    every, all_bytes, all_count = _sites(records, None)
     assert len(every) > 1, "the capture needs more than one site for this test"
-    limited, limited_bytes, limited_count = _sites(records(), None, limit=1)
+    limited, limited_bytes, limited_count = _sites(records, None, limit=1)
     assert (limited_bytes, limited_count) == (all_bytes, all_count)
     assert all_bytes == sum(site.bytes for site in every)
     assert len(limited) == 1
