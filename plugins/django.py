@@ -90,10 +90,7 @@ class ProfilerMiddleware:
         except BaseException:
             self.recorder.finish(flight, None, _route_of, request, error=True)
             raise
-        if getattr(response, "streaming", False):
-            self._finish_streaming(flight, request, response)
-        else:
-            self.recorder.finish(flight, getattr(response, "status_code", None), _route_of, request)
+        self._finish_with(flight, request, response)
         return response
 
     async def __acall__(self, request: Any) -> Any:
@@ -105,15 +102,15 @@ class ProfilerMiddleware:
         except BaseException:
             self.recorder.finish(flight, None, _route_of, request, error=True)
             raise
-        if getattr(response, "streaming", False):
-            self._finish_streaming(flight, request, response)
-        else:
-            self.recorder.finish(flight, getattr(response, "status_code", None), _route_of, request)
+        self._finish_with(flight, request, response)
         return response
 
-    def _finish_streaming(self, flight: InFlight, request: Any, response: Any) -> None:
-        """A streaming body is sent after we return: end the capture with it."""
+    def _finish_with(self, flight: InFlight, request: Any, response: Any) -> None:
         status = getattr(response, "status_code", None)
+        if not getattr(response, "streaming", False):
+            self.recorder.finish(flight, status, _route_of, request)
+            return
+        # A streaming body is sent after we return: end the capture with it.
         finish = lambda: self.recorder.finish(flight, status, _route_of, request)  # noqa: E731
         if not flight.is_async:
             # Under WSGI the server closes the response on the request thread,
