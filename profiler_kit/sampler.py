@@ -18,6 +18,7 @@ restarted in a forked child on first use.
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import sys
@@ -28,9 +29,30 @@ from typing import Any
 
 from profiler_kit.rss import read_rss
 
-__all__ = ["SampleTarget", "SamplerHub", "frame_identifier", "stack_of", "hub"]
+__all__ = [
+    "SampleTarget",
+    "SamplerHub",
+    "frame_identifier",
+    "hub",
+    "identifiers_of",
+    "raw_stack_of",
+    "stack_of",
+]
 
 _current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+
+# CPython 3.11 makes the frame object of a running function only when asked,
+# and may run a garbage collection in the middle of making one: after it has
+# read the frame it wraps, before it links the two. A collection can call
+# finalizers, which can let go of the GIL, and the thread that owns the frame
+# can then return from it; the new frame object is left pointing into freed
+# stack memory (a segfault later, seen in soaks). sys._current_frames() also
+# does this while holding the interpreter's thread-list lock, so a finalizer
+# that waits for the GIL deadlocks against a thread that is exiting
+# (python/cpython#106883). 3.12 runs collections only between bytecodes, 3.10
+# made every frame object up front; 3.11 needs the collector paused while the
+# hub reads other threads' frames.
+_PAUSE_GC_WHILE_READING_FRAMES = sys.version_info[:2] == (3, 11)
 
 
 def frame_identifier(frame: FrameType) -> str:
@@ -55,21 +77,34 @@ def code_identifier(code: CodeType, lineno: int | None) -> str:
 
 
 def stack_of(frame: FrameType | None) -> list[str]:
-    """Root-first frame identifiers of a frame and its callers.
+    """Root-first frame identifiers of a frame and its callers."""
+    return identifiers_of(raw_stack_of(frame))
+
+
+RawStack = list[tuple[CodeType, "int | None"]]
+"""Leaf-first (code object, line) pairs, as read off another thread's frames."""
+
+
+def raw_stack_of(frame: FrameType | None) -> RawStack:
+    """The code object and line of a frame and its callers, leaf first.
 
     The frame belongs to another thread, which runs on whenever this one
     gives up the GIL and may pop frames meanwhile. So each frame is touched
-    only for what the identifier needs (its code object, held from then on,
-    and its line), in a loop of a few bytecodes, and the strings are built
-    afterwards from the code objects alone: reading a frame of another
-    thread long after it was handed out has crashed CPython 3.11 in soaks.
+    only for its code object (held from then on) and its line, in a loop of a
+    few bytecodes; the strings are built afterwards by :func:`identifiers_of`,
+    from the code objects alone.
     """
-    seen: list[tuple[CodeType, int | None]] = []
+    seen: RawStack = []
     append = seen.append
     while frame is not None:
         append((frame.f_code, frame.f_lineno))
         frame = frame.f_back
-    return [code_identifier(code, lineno) for code, lineno in reversed(seen)]
+    return seen
+
+
+def identifiers_of(raw: RawStack) -> list[str]:
+    """Root-first frame identifiers of a :func:`raw_stack_of` result."""
+    return [code_identifier(code, lineno) for code, lineno in reversed(raw)]
 
 
 class SampleTarget:
@@ -214,6 +249,27 @@ class SamplerHub:
             self._wake.wait(timeout)
 
     def _sample(self, due: list[SampleTarget], now: float, own: int) -> None:
+        # Frames are read with the collector paused (on 3.11, see
+        # _PAUSE_GC_WHILE_READING_FRAMES) and turned into strings after.
+        pending: list[tuple[SampleTarget, RawStack, float]] = []
+        paused = _PAUSE_GC_WHILE_READING_FRAMES and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            self._read_stacks(due, now, own, pending)
+        finally:
+            if paused:
+                gc.enable()
+        for target, raw, gap in pending:
+            target.records.append((identifiers_of(raw), gap))
+
+    def _read_stacks(
+        self,
+        due: list[SampleTarget],
+        now: float,
+        own: int,
+        pending: list[tuple[SampleTarget, RawStack, float]],
+    ) -> None:
         frames = sys._current_frames()
         for target in due:
             if target.began_at is None:
@@ -227,15 +283,15 @@ class SamplerHub:
                 if target.task is not None and _current_tasks is not None:
                     running = _current_tasks.get(target.loop)
                     if running is target.task:
-                        target.records.append((stack_of(frame), gap))
+                        pending.append((target, raw_stack_of(frame), gap))
                     elif running is not None:
                         target.foreign_samples += 1
                 else:
-                    target.records.append((stack_of(frame), gap))
+                    pending.append((target, raw_stack_of(frame), gap))
             for helper in target.helper_threads:  # a frozenset: never changed in place
                 helper_frame = frames.get(helper)
                 if helper_frame is not None:
-                    target.records.append((stack_of(helper_frame), gap))
+                    pending.append((target, raw_stack_of(helper_frame), gap))
         del frames
 
     def _lower_switch_interval(self) -> None:
