@@ -38,7 +38,7 @@ from profiler_kit.config import (
     nearest_pyproject,
 )
 from profiler_kit.errors import StoreCorruptError, StoreError, StoreVersionError
-from profiler_kit.units import format_bytes
+from profiler_kit.units import counted, format_bytes
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -536,13 +536,12 @@ def _check_store_file(path: Path) -> Check:
         return Check(
             "store.file",
             "fail",
-            f"{path} opens ({count} captures) but this user cannot write to it",
+            f"{path} opens ({counted(count, 'capture')}) but this user cannot write to it",
             fix="run the app as the file's owner, or chmod u+w it",
             details=details,
         )
-    return Check(
-        "store.file", "ok", f"{path}: {count} captures, {format_bytes(size)}", details=details
-    )
+    summary = f"{path}: {counted(count, 'capture')}, {format_bytes(size)}"
+    return Check("store.file", "ok", summary, details=details)
 
 
 def _check_store_permissions(path: Path) -> Check:

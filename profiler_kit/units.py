@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["format_seconds", "format_bytes", "format_count"]
+__all__ = ["format_seconds", "format_bytes", "format_count", "counted"]
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -30,3 +30,8 @@ def format_bytes(size: int | None) -> str:
 
 def format_count(count: int | None) -> str:
     return "-" if count is None else f"{count:,}"
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 capture``, ``2,000 captures``: a count and its noun, in agreement."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")

@@ -14,7 +14,7 @@ from profiler_kit.errors import ProfilerKitError
 from profiler_kit.report.aggregate_data import aggregate_report_data
 from profiler_kit.report.render import render_aggregate_report
 from profiler_kit.store import Selection
-from profiler_kit.units import format_seconds
+from profiler_kit.units import counted, format_seconds
 
 __all__ = ["build_and_write", "overview_table"]
 
@@ -81,7 +81,7 @@ def _clock(moment: float) -> str:
 
 def overview_table(result: Aggregate, rows: int = OVERVIEW_ROWS) -> str:
     """The per-route overview, worst p95 first, as text for the terminal."""
-    lines = [f"{result.captures:,} captures, {len(result.routes)} routes"]
+    lines = [f"{counted(result.captures, 'capture')}, {counted(len(result.routes), 'route')}"]
     header = ("ROUTE", "N", "ERR%", "P50", "P95", "P99", "CPU")
     body = []
     routes = sorted(

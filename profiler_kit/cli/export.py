@@ -32,6 +32,7 @@ from profiler_kit.export.stacks import (
 )
 from profiler_kit.record import Capture
 from profiler_kit.store import Selection
+from profiler_kit.units import counted
 
 __all__ = [
     "CaptureChoice",
@@ -223,9 +224,10 @@ def write_export(data: bytes, output: Path, *, stacks: int, merged: MergedStacks
         )
         for line in merged.skipped[:10]:
             click.echo(f"  {line}", err=True)
-    captures = f"{merged.captures} capture" + ("" if merged.captures == 1 else "s")
-    noun = "stack" if stacks == 1 else "stacks"
-    click.echo(f"wrote {stacks} {noun} from {captures} to {where}", err=True)
+    click.echo(
+        f"wrote {counted(stacks, 'stack')} from {counted(merged.captures, 'capture')} to {where}",
+        err=True,
+    )
 
 
 @export.command("speedscope", short_help="speedscope JSON (speedscope.app, speedscope CLI).")

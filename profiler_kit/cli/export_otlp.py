@@ -10,6 +10,7 @@ import click
 
 from profiler_kit.cli.export import CaptureChoice, capture_choice_options, export
 from profiler_kit.errors import ProfilerKitError
+from profiler_kit.units import counted
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -143,6 +144,7 @@ def otlp(
     if len(skipped) > 10:
         click.echo(f"profiler-kit: warning: ... and {len(skipped) - 10} more skipped", err=True)
     click.echo(
-        f"exported {result.captures} captures as {result.spans} spans to {shown}",
+        f"exported {counted(result.captures, 'capture')} as {counted(result.spans, 'span')} "
+        f"to {shown}",
         err=True,
     )

@@ -19,6 +19,7 @@ from profiler_kit.calltree import CallNode, CallTree, FrameTable
 from profiler_kit.cpu import decode_profile
 from profiler_kit.errors import CaptureNotFoundError
 from profiler_kit.report.capture_data import tree_data
+from profiler_kit.units import counted
 
 __all__ = ["aggregate_report_data", "DATA_VERSION"]
 
@@ -51,7 +52,7 @@ def aggregate_report_data(
     return {
         "version": DATA_VERSION,
         "kind": "aggregate",
-        "title": f"profiler-kit: {current.captures:,} captures",
+        "title": f"profiler-kit: {counted(current.captures, 'capture')}",
         "generated_at": _iso(datetime.datetime.now(datetime.timezone.utc).timestamp()),
         "totals": {
             "captures": current.captures,

@@ -308,8 +308,8 @@
     PK.showTitle(DATA.title);
     const parts = [];
     const captures = isNum(totals.captures) ? totals.captures : ROUTES.reduce((n, r) => n + num(r.raw.captures), 0);
-    parts.push(formatCount(captures) + ' captures');
-    parts.push(formatCount(isNum(totals.routes) ? totals.routes : ROUTES.length) + ' routes');
+    parts.push(PK.counted(captures, 'capture'));
+    parts.push(PK.counted(isNum(totals.routes) ? totals.routes : ROUTES.length, 'route'));
     if (totals.first || totals.last) parts.push(formatDate(totals.first) + ' → ' + formatDate(totals.last));
     if (num(totals.skipped) > 0) parts.push(formatCount(totals.skipped) + ' skipped');
     byId('report-subtitle').textContent = parts.join(' · ');

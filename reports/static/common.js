@@ -110,6 +110,11 @@
     return isNum(n) ? Math.round(n).toLocaleString('en-US') : '—';
   }
 
+  // "1 capture", "2,000 captures".
+  function counted(n, noun) {
+    return formatCount(n) + ' ' + noun + (Math.round(n) === 1 ? '' : 's');
+  }
+
   function formatPct(frac) {
     if (!isNum(frac)) return '—';
     const p = frac * 100;
@@ -880,7 +885,7 @@
     byId: byId, el: el, isNum: isNum, num: num, isObj: isObj, arr: arr, str: str,
     clamp01: clamp01, debounce: debounce, errorText: errorText, selectingIn: selectingIn,
     threeDigits: threeDigits, formatDuration: formatDuration, formatBytes: formatBytes,
-    formatCount: formatCount, formatPct: formatPct, formatDate: formatDate, frameLocation: frameLocation,
+    formatCount: formatCount, counted: counted, formatPct: formatPct, formatDate: formatDate, frameLocation: frameLocation,
     meter: meter, shareBar: shareBar, card: card, emptyRow: emptyRow, numCell: numCell,
     markSorted: markSorted, onSortClick: onSortClick,
     showTitle: showTitle, showMessage: showMessage, runStep: runStep,

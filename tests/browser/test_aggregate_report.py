@@ -228,6 +228,11 @@ def test_renders_without_errors_or_network(open_report: Open, reports: Reports) 
         assert loaded.problems() == []
         assert loaded.requests == [report.as_uri()]
         assert loaded.page.locator("#report-messages .note").count() == 0
+        subtitle = loaded.page.locator("#report-subtitle").inner_text()
+        counts = re.findall(r"([\d,]+) (captures?|routes?)\b", subtitle)
+        assert len(counts) == 2, subtitle
+        for count, noun in counts:
+            assert noun.endswith("s") == (count != "1"), subtitle
 
 
 @pytest.mark.parametrize("column, field", [("p95", "p95_s"), ("captures", "captures")])

@@ -73,7 +73,7 @@ def test_existing_store_reports_its_captures(doctor: Any, tmp_path: Path) -> Non
     result = doctor(env={"PROFILER_KIT_STORE": str(store)})
     assert result.returncode == 0, result.stdout
     (line,) = doctor.lines(result, "store.file")
-    assert line.startswith("ok ") and f"{store}: 1 captures" in line
+    assert line.startswith("ok ") and f"{store}: 1 capture," in line
     (permissions,) = doctor.lines(result, "store.permissions")
     assert permissions.startswith("ok ")
     (sources,) = doctor.lines(result, "settings.sources")

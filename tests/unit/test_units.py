@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from profiler_kit.units import format_bytes, format_count, format_seconds
+from profiler_kit.units import counted, format_bytes, format_count, format_seconds
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
 
@@ -61,3 +61,11 @@ def test_format_bytes(size: int | None, text: str) -> None:
 def test_format_count(count: int | None, text: str) -> None:
     """format_count groups thousands with commas and shows None as a dash."""
     assert format_count(count) == text
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [(0, "0 captures"), (1, "1 capture"), (2, "2 captures"), (2000, "2,000 captures")],
+)
+def test_counted_agrees_the_noun_with_the_count(count: int, text: str) -> None:
+    assert counted(count, "capture") == text
