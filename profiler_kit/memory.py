@@ -358,10 +358,20 @@ def _sites(
     chosen = {position for _, position in largest}
     del largest
     merged: dict[tuple[Frame, ...], AllocationSite] = {}
+    # memray hands out fresh strings for every frame of every stack, and the
+    # stacks of a capture share most of their frames: one copy of each frame
+    # took the traced peak of summarising 16k records of 45-frame stacks from
+    # 22.5 to 9.5 MiB. In a soak, such a transient (+150k live blocks) left
+    # the server's RSS ~20 MiB higher for good.
+    frames: dict[Frame, Frame] = {}
+    one_copy = frames.setdefault
     for position, record in enumerate(read_records()):
         if position not in chosen or record.size <= 0:
             continue
-        stack: list[Frame] = [(str(f), str(p), int(n)) for f, p, n in record.stack_trace()]
+        stack: list[Frame] = [
+            one_copy(frame, frame)
+            for frame in [(str(f), str(p), int(n)) for f, p, n in record.stack_trace()]
+        ]
         if drop_outer is not None:
             outer = drop_outer(stack[::-1])
             if outer < 0:

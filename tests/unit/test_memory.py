@@ -275,3 +275,23 @@ def test_sites_resolve_only_the_largest_records_but_count_them_all(
     assert len(limited) == 1
     assert limited[0].bytes >= SIZE
     assert limited[0].stack[0][2] == line
+
+
+def test_sites_keep_one_copy_of_a_frame_they_share(capture: tuple[Path, int]) -> None:
+    """Stacks that share a frame hold the same tuple, not one copy each from memray."""
+    import memray
+
+    from profiler_kit.memory import _sites
+
+    path, _ = capture
+    reader = memray.FileReader(str(path))
+    sites, _, _ = _sites(
+        lambda: reader.get_high_watermark_allocation_records(merge_threads=True), None
+    )
+    by_value: dict[tuple[str, str, int], int] = {}
+    for site in sites:
+        for frame in set(site.stack):
+            assert by_value.setdefault(frame, id(frame)) == id(frame), f"two copies of {frame}"
+    assert len(sites) > 1 and len(by_value) < sum(len(set(s.stack)) for s in sites), (
+        "the capture needs sites that share frames for this test"
+    )
