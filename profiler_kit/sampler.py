@@ -251,6 +251,12 @@ class SamplerHub:
     def _sample(self, due: list[SampleTarget], now: float, own: int) -> None:
         # Frames are read with the collector paused (on 3.11, see
         # _PAUSE_GC_WHILE_READING_FRAMES) and turned into strings after.
+        # Nothing in that window may let go of the GIL, or the app's threads
+        # run with the collector off meanwhile: the RSS of a target's first
+        # look (a file read) is taken before it.
+        for target in due:
+            if target.began_at is None and target.rss_at_begin is None:
+                target.rss_at_begin = read_rss()
         pending: list[tuple[SampleTarget, RawStack, float]] = []
         paused = _PAUSE_GC_WHILE_READING_FRAMES and gc.isenabled()
         if paused:
@@ -275,7 +281,6 @@ class SamplerHub:
             if target.began_at is None:
                 target.records = []  # before began_at: whoever sees began_at finds records
                 target.began_at = target._last = now
-                target.rss_at_begin = read_rss()
                 continue
             gap, target._last = now - target._last, now
             frame = frames.get(target.thread_id)

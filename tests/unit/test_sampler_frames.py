@@ -102,3 +102,19 @@ def test_the_collector_comes_back_when_reading_a_stack_fails(
     with pytest.raises(RuntimeError):
         _sample_twice(busy_thread)
     assert gc.isenabled()
+
+
+def test_the_first_look_reads_rss_outside_the_pause(
+    busy_thread: threading.Thread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading RSS is file I/O and lets go of the GIL: the app must not run with gc off then."""
+    states: list[bool] = []
+
+    def spy_rss() -> int:
+        states.append(gc.isenabled())
+        return 12345
+
+    monkeypatch.setattr(sampler, "read_rss", spy_rss)
+    target = _sample_twice(busy_thread)
+    assert states == [True], "RSS is read once, for the first look, with the collector on"
+    assert target.rss_at_begin == 12345
