@@ -23,6 +23,7 @@ from profiler_kit.record import Capture
 from profiler_kit.store import open_store
 from profiler_kit.testing import cpu_blob
 from profiler_kit.testing import frame_string as frame
+from profiler_kit.units import counted
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -196,7 +197,7 @@ def test_report_filters(
 
     data = pk.report_data(pk.cwd / "report.html")
     assert data_counts(data) == dict(expected)
-    assert f"{sum(expected.values())} captures, {len(expected)} routes" in result.stderr
+    assert f"{sum(expected.values())} captures, {counted(len(expected), 'route')}" in result.stderr
 
 
 def test_empty_selection_is_a_clear_error(pk: Any, several_routes: list[Capture]) -> None:
@@ -306,6 +307,6 @@ def test_route_of_only_unreadable_captures_is_not_listed(pk: Any) -> None:
 
     result = pk("report", "-o", "report.html", check_rc=0)
 
-    assert "2 captures, 1 routes" in result.stderr
+    assert "2 captures, 1 route" in result.stderr
     assert "GET /broken" not in overview_counts(result.stderr, ["GET /broken"])
     assert data_counts(pk.report_data(pk.cwd / "report.html")) == {"GET /ok": 2}
