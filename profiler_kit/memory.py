@@ -368,10 +368,10 @@ def _sites(
     for position, record in enumerate(read_records()):
         if position not in chosen or record.size <= 0:
             continue
-        stack: list[Frame] = [
-            one_copy(frame, frame)
-            for frame in [(str(f), str(p), int(n)) for f, p, n in record.stack_trace()]
-        ]
+        stack: list[Frame] = []
+        for function, file, line in record.stack_trace():
+            frame = (str(function), str(file), int(line))
+            stack.append(one_copy(frame, frame))
         if drop_outer is not None:
             outer = drop_outer(stack[::-1])
             if outer < 0:

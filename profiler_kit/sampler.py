@@ -36,7 +36,6 @@ __all__ = [
     "hub",
     "identifiers_of",
     "raw_stack_of",
-    "stack_of",
 ]
 
 _current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
@@ -74,11 +73,6 @@ def code_identifier(code: CodeType, lineno: int | None) -> str:
     if lineno is not None:
         identifier += f"\x01l{lineno}"
     return identifier
-
-
-def stack_of(frame: FrameType | None) -> list[str]:
-    """Root-first frame identifiers of a frame and its callers."""
-    return identifiers_of(raw_stack_of(frame))
 
 
 RawStack = list[tuple[CodeType, "int | None"]]
