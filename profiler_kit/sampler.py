@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
@@ -36,9 +37,29 @@ __all__ = [
     "hub",
     "identifiers_of",
     "raw_stack_of",
+    "running_task",
 ]
 
-_current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+
+def _running_task_reader() -> Callable[[Any], Any]:
+    """How to learn which task an event loop (of any thread) is running.
+
+    ``asyncio.current_task(loop)`` is the public way, and safe from another
+    thread on every version. Up to 3.13 it is a lookup in the dict
+    ``asyncio.tasks._current_tasks``, which the C implementation keeps; the
+    hub and every async request read that dict directly, without the call.
+    From 3.14 on the running task lives in the thread state and that dict is
+    no longer updated (reading it would mix concurrent requests), so the
+    public function is the only way.
+    """
+    current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+    if sys.version_info >= (3, 14) or current_tasks is None:
+        return asyncio.current_task
+    return current_tasks.get
+
+
+running_task: Callable[[Any], Any] = _running_task_reader()
+"""``running_task(loop)``: the task ``loop`` is running now, or None."""
 
 # CPython 3.11 makes the frame object of a running function only when asked,
 # and may run a garbage collection in the middle of making one: after it has
@@ -279,8 +300,8 @@ class SamplerHub:
             gap, target._last = now - target._last, now
             frame = frames.get(target.thread_id)
             if frame is not None and target.thread_id != own:
-                if target.task is not None and _current_tasks is not None:
-                    running = _current_tasks.get(target.loop)
+                if target.task is not None:
+                    running = running_task(target.loop)
                     if running is target.task:
                         pending.append((target, raw_stack_of(frame), gap))
                     elif running is not None:

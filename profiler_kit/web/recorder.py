@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from asyncio import current_task, get_running_loop
+from asyncio import get_running_loop
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from pathlib import Path
@@ -37,7 +37,7 @@ from profiler_kit.otel.live import emit_live_spans
 from profiler_kit.policy import CaptureHook, Decision, Policy
 from profiler_kit.record import Capture, KeepReason
 from profiler_kit.rss import read_rss
-from profiler_kit.sampler import _current_tasks, hub
+from profiler_kit.sampler import hub, running_task
 from profiler_kit.stats import Stats
 from profiler_kit.web.engines import THREADPOOL_FRAME, WATCH_FROM, RequestEngines
 from profiler_kit.writer import BackgroundWriter, writer_for
@@ -189,13 +189,10 @@ class RequestRecorder:
             if is_async:
                 # The loop thread's CPU clock also runs for other requests: async CPU
                 # time comes from samples instead, so skip the (slow) clock read there.
-                # Sampled only while this request's task runs (asyncio.current_task()
-                # in C where it exists: the same dict lookup without a Python call).
+                # Sampled only while this request's task runs (see running_task).
                 flight.is_async = True
                 flight.loop = loop = get_running_loop()
-                flight.task = (
-                    _current_tasks.get(loop) if _current_tasks is not None else current_task()
-                )
+                flight.task = running_task(loop)
             else:
                 flight.cpu0 = time.thread_time()
             if decision.reason is not None:
