@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -26,7 +27,12 @@ __all__ = ["ls"]
     help="Show at most this many captures, newest first.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every capture.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per capture.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON, one object per capture, with every stored summary field.",
+)
 def ls(store: Path | None, limit: int, show_all: bool, as_json: bool) -> None:
     """List captures: id, kind, when, target, duration, CPU time, peak memory."""
     with open_store(resolve_store(store), create=False) as capture_store:
@@ -81,24 +87,21 @@ def _row(summary: CaptureSummary) -> tuple[str, ...]:
 
 
 def _as_dict(summary: CaptureSummary) -> dict[str, object]:
-    return {
-        "id": summary.id,
-        "kind": summary.kind,
-        "started_at": datetime.datetime.fromtimestamp(
-            summary.started_at, tz=datetime.timezone.utc
-        ).isoformat(),
-        "target": _target(summary),
-        "service": summary.service,
-        "host": summary.host,
-        "pid": summary.pid,
-        "reason": summary.reason,
-        "wall_s": summary.wall_s,
-        "cpu_s": summary.cpu_s,
-        "peak_memory": summary.peak_memory,
-        "allocated_bytes": summary.allocated_bytes,
-        "allocations": summary.allocations,
-        "exit_code": summary.exit_code,
-        "method": summary.method,
-        "route": summary.route,
-        "status": summary.status,
-    }
+    """Every stored summary field, so a script needs no second query.
+
+    What a capture keeps in ``extra`` (GC time and collections, RSS at the
+    start and end, the framework, ...) is listed beside the columns, at the
+    top level, where ``jq`` finds it; a column wins over an ``extra`` key of
+    the same name. ``target`` is the readable target ``ls`` shows.
+    """
+    listed: dict[str, object] = {}
+    for column in dataclasses.fields(summary):
+        if column.name != "extra":
+            listed[column.name] = getattr(summary, column.name)
+    listed["started_at"] = datetime.datetime.fromtimestamp(
+        summary.started_at, tz=datetime.timezone.utc
+    ).isoformat()
+    listed["target"] = _target(summary)
+    for key, value in summary.extra.items():
+        listed.setdefault(key, value)
+    return listed

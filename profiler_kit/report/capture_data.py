@@ -56,6 +56,8 @@ def capture_report_data(view: CaptureView) -> dict[str, Any]:
             "host": capture.host,
             "pid": capture.pid,
             "python": capture.extra.get("python"),
+            "trace_id": capture.trace_id,
+            "span_id": capture.span_id,
         },
         "request": _request(capture) if capture.kind == "request" else None,
         "frames": frames,

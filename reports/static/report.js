@@ -55,6 +55,11 @@
       frag.appendChild(card('exit', 'Exit code', exit, '', exitTone));
     }
     frag.appendChild(card('host', 'Host / PID', hostPid || '—', cap.python ? 'Python ' + cap.python : ''));
+    // The way from a capture to its distributed trace (and back, by searching for the id).
+    if (cap.trace_id) {
+      frag.appendChild(card('trace', 'Trace ID', String(cap.trace_id),
+        cap.span_id ? 'span ' + String(cap.span_id) : ''));
+    }
     if (mem && typeof mem === 'object') {
       frag.appendChild(card('peak', 'Peak memory', formatBytes(mem.peak_bytes),
         isNum(mem.total_bytes) ? formatBytes(mem.total_bytes) + ' allocated in total' : ''));

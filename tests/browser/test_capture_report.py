@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from profiler_kit.ids import new_capture_id
+from profiler_kit.store import open_store
 
 pytestmark = pytest.mark.browser
 
@@ -138,3 +143,47 @@ def test_memory_section_absent_without_memory(open_report: Open, cpu_report: Pat
     """Without --memory there is no memory section to look at."""
     page = open_report(cpu_report).page
     assert page.locator("#memory").count() == 0 or not page.locator("#memory").is_visible()
+
+
+def test_trace_and_span_ids_are_shown(open_report: Open, cpu_report: Path) -> None:
+    """A capture linked to a trace shows its trace id and span id; one without shows neither."""
+    # GIVEN the CPU capture, stored again under a new id with trace ids
+    trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    directory = cpu_report.parent
+    with open_store(directory / "store.sqlite3", create=False) as store:
+        (summary,) = store.summaries(1)
+        original = store.get(summary.id)
+    traced = original.replace(
+        id=new_capture_id(original.started_at + 1), trace_id=trace_id, span_id=span_id
+    )
+    traced_store = directory / "traced.sqlite3"
+    with open_store(traced_store) as store:
+        store.add(traced)
+    report = directory / "traced.html"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "profiler_kit",
+            "report",
+            "--store",
+            str(traced_store),
+            "--capture",
+            traced.id,
+            "-o",
+            str(report),
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    # WHEN both reports are opened
+    loaded = open_report(report)
+    trace_card = loaded.page.locator(".card[data-key='trace']")
+    # THEN the traced one names both ids, and the browser complained about nothing
+    assert trace_card.locator(".card-value").inner_text() == trace_id
+    assert trace_card.locator(".card-sub").inner_text() == f"span {span_id}"
+    assert trace_card.is_visible()
+    assert loaded.problems() == []
+    assert open_report(cpu_report).page.locator(".card[data-key='trace']").count() == 0
