@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import json
+import logging
 import os
 import threading
 import time
@@ -129,6 +130,7 @@ class MemoryTracker:
             raise MemoryBusyError("another memory capture is running in this process")
         self._owns_lock = True
         _pin_search_path_strings()
+        _quiet_memray_warnings(memray)
         try:
             self._directory = tempfile.mkdtemp(prefix="profiler-kit-memray-")
             self.path = Path(self._directory) / "capture.bin"
@@ -176,6 +178,25 @@ class MemoryTracker:
             self.path.unlink()
         with contextlib.suppress(OSError):
             Path(self._directory).rmdir()
+
+
+_memray_quieted = False
+
+
+def _quiet_memray_warnings(memray: Any) -> None:
+    """Keep memray's notices out of the host app's stderr.
+
+    memray logs to stderr from C++ at WARNING and above; where the C library's
+    symbols need fixing up (Debian's Python 3.13) it prints "Correcting symbol
+    for malloc ..." at every tracker start: a line per memory capture in a
+    server's log, about nothing the user can act on. Its errors still print.
+    The threshold is process-wide and has no getter, so it is set once, when
+    profiler-kit first starts a tracker.
+    """
+    global _memray_quieted
+    if not _memray_quieted:
+        memray.set_log_level(logging.ERROR)
+        _memray_quieted = True
 
 
 class _Expiry:
