@@ -38,8 +38,16 @@ def _allocate_20_mb() -> int:
 
 
 def _allocate_via_helper() -> int:
-    """Call _allocate_20_mb one level down, so its site has a two-frame stack."""
-    return _allocate_20_mb()
+    """Call _allocate_20_mb one level down, so its site has a two-frame stack.
+
+    A second, smaller buffer is alive from this frame at the peak, so the
+    capture has at least two sites, and they share frames, whatever else the
+    interpreter happens to allocate (3.13 allocates less around the call).
+    """
+    beside = bytearray(SIZE // 64)
+    line = _allocate_20_mb()
+    assert len(beside) == SIZE // 64
+    return line
 
 
 def _example_summary() -> MemorySummary:
