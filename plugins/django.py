@@ -16,8 +16,10 @@ under ASGI, async views under WSGI) are followed there.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from profiler_kit.plugins._require import require
 
@@ -31,6 +33,9 @@ from django.utils.module_loading import import_string  # noqa: E402
 from profiler_kit.config import load_settings  # noqa: E402
 from profiler_kit.web.recorder import InFlight, RequestRecorder  # noqa: E402
 from profiler_kit.web.threadpool import install_asgiref_hops  # noqa: E402
+
+# Its import also ends, at exit, a streamed response the test left unread.
+from profiler_kit.web.wsgi import end_left_requests  # noqa: E402, F401
 
 __all__ = ["ProfilerMiddleware"]
 
@@ -63,15 +68,19 @@ class ProfilerMiddleware:
         if not settings.enabled:
             # Django then leaves this middleware out of the chain: no cost per request.
             raise MiddlewareNotUsed("profiler-kit is disabled (enabled=False)")
-        self.recorder = RequestRecorder(settings, framework="django", hook=hook)
+        self.recorder = RequestRecorder(
+            settings, framework="django", hook=hook, flight_type=_Flight
+        )
+        cast("type[_Flight]", self.recorder.flight_class).recorder = self.recorder
         header = self.recorder.settings.trigger_header.upper().replace("-", "_")
         self._token_key = f"HTTP_{header}"
         self._with_query = self.recorder.settings.capture_query_string
         install_asgiref_hops()
 
-    def _start(self, request: Any, is_async: bool) -> InFlight | None:
+    def _start(self, request: Any, is_async: bool) -> _Flight | None:
         meta = request.META
-        return self.recorder.start(
+        # The recorder makes flights of this plugin's type (flight_type above).
+        return self.recorder.start(  # type: ignore[return-value]
             request.method or "GET",
             request.path,
             meta.get("QUERY_STRING") if self._with_query else None,
@@ -105,7 +114,7 @@ class ProfilerMiddleware:
         self._finish_with(flight, request, response)
         return response
 
-    def _finish_with(self, flight: InFlight, request: Any, response: Any) -> None:
+    def _finish_with(self, flight: _Flight, request: Any, response: Any) -> None:
         status = getattr(response, "status_code", None)
         if not getattr(response, "streaming", False):
             self.recorder.finish(flight, status, _route_of, request)
@@ -115,14 +124,47 @@ class ProfilerMiddleware:
         if not flight.is_async:
             # Under WSGI the server closes the response on the request thread,
             # where the profiler started; Django may read an async body in
-            # another thread, so the end of the body is not the place.
+            # another thread, so the end of the body is not the place. A test
+            # that never reads the body never closes it either: the next
+            # request on this thread ends it then (_Flight.end_if_left).
+            flight.status, flight.streamed = status, request
             _finish_on_close(response, finish)
+            weakref.finalize(response, _end_dropped, flight)
             return
         content = response.streaming_content
         if hasattr(content, "__aiter__"):
             response.streaming_content = _finishing_async(content, finish)
         else:
             response.streaming_content = _finishing_sync(content, finish)
+
+
+class _Flight(InFlight):
+    """A Django request's flight; one that streams knows how to end itself if left."""
+
+    recorder: RequestRecorder  # set on the recorder's flight class
+    streamed: Any = None  # the request, once a sync streaming response is handed over
+    status: int | None = None
+
+    def end_if_left(self) -> bool:
+        """Called by the recorder when the next request starts on this thread while
+        this one is registered: False while it is still in the view (a nested
+        middleware of ours), else its streamed response was never closed: end it.
+        """
+        request = self.streamed
+        if request is None:
+            return False
+        self.recorder.stats.incr("response.not_closed")
+        self.recorder.finish(self, self.status, _route_of, request, False, True)  # left
+        return True
+
+
+def _end_dropped(flight: _Flight) -> None:
+    """A streamed response dropped unclosed (a test that never read its body)."""
+    if flight.finished:
+        return
+    if flight.decision.reason is not None and flight.thread_id != threading.get_ident():
+        return  # its profilers stop only on their own thread: its next request ends it
+    flight.end_if_left()
 
 
 def _finish_on_close(response: Any, finish: Callable[[], None]) -> None:

@@ -14,6 +14,8 @@ that are kept, so other requests pay nothing for it.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from profiler_kit.plugins._require import require
@@ -23,7 +25,12 @@ require("flask", "flask", "Flask")
 from flask import Flask  # noqa: E402
 
 from profiler_kit.config import load_settings  # noqa: E402
-from profiler_kit.web.wsgi import Environ, ProfilerMiddleware  # noqa: E402
+from profiler_kit.web.wsgi import (  # noqa: E402
+    Environ,
+    ProfilerMiddleware,
+    StartResponse,
+    WSGIApp,
+)
 
 __all__ = ["ProfilerKit"]
 
@@ -54,6 +61,34 @@ class ProfilerKit:
             return str(rule.rule)
 
         self.middleware = ProfilerMiddleware(
-            app.wsgi_app, settings, route_resolver=route_of, framework="flask", hook=hook
+            _unowned(app), settings, route_resolver=route_of, framework="flask", hook=hook
         )
         app.wsgi_app = self.middleware  # type: ignore[method-assign]
+
+
+def _unowned(app: Flask) -> WSGIApp:
+    """``app.wsgi_app`` without a strong reference to the app.
+
+    The app holds the middleware (as ``app.wsgi_app``); a middleware holding
+    the bound method back would make a reference cycle, and Flask treats an
+    app that is not freed as soon as its last reference goes as a bug
+    (pallets/flask#3761). So the middleware calls the class's function with
+    the app from a weak reference. A ``wsgi_app`` that is already someone
+    else's wrapper is wrapped as it is.
+    """
+    wsgi_app = app.wsgi_app
+    function = getattr(wsgi_app, "__func__", None)
+    if function is None or getattr(wsgi_app, "__self__", None) is not app:
+        return wsgi_app
+    app_ref = weakref.ref(app)
+
+    def call(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        app = app_ref()
+        if app is None:
+            raise RuntimeError(
+                "the Flask app was freed while its wsgi_app is still called: keep a "
+                "reference to the app itself"
+            )
+        return function(app, environ, start_response)  # type: ignore[no-any-return]
+
+    return call

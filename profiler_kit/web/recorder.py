@@ -217,7 +217,13 @@ class RequestRecorder:
             else:
                 key = flight.thread_id
                 if key in hub.targets:
-                    key = id(flight)
+                    # The thread's previous request: still running around this one
+                    # (nested middlewares), or handed to a server or test client
+                    # that never ended it, which end_if_left() ends now, on the
+                    # thread that started its profilers.
+                    end_if_left = getattr(hub.targets.get(key), "end_if_left", None)
+                    if end_if_left is None or not end_if_left() or key in hub.targets:
+                        key = id(flight)
             flight.key = key
             hub.add(flight, key)
             if sdk_state.active:
@@ -235,14 +241,16 @@ class RequestRecorder:
         status: int | None,
         route: RouteOf = None,
         route_source: Any = None,
-        *,
         error: bool = False,
+        left: bool = False,
     ) -> None:
         """End a request.
 
         ``route`` may be a resolver, called with ``route_source`` (the scope,
         the environ, the request) only if the capture is kept: most requests
-        never need their route template.
+        never need their route template. ``left``: its server or test client
+        moved on without saying when the response was done, so how long it
+        took is unknown; a watched request is then not judged slow.
         """
         if flight.finished:
             return
@@ -256,6 +264,12 @@ class RequestRecorder:
             hub.targets.pop(flight.key, None)
             if flight._token is not None:
                 self._leave_context(flight)
+            return
+        if left and flight.decision.reason is None:
+            flight.finished = True
+            if flight.otel is not None:
+                flight.otel.release()
+            self._forget(flight)
             return
         if flight.loop is not None and flight.thread_id != threading.get_ident():
             self._finish_from_other_thread(flight, status, route, route_source, error)

@@ -1,24 +1,40 @@
 """The WSGI core: profile requests of any WSGI app.
 
 Wrap the app (``app.wsgi_app = ProfilerMiddleware(app.wsgi_app)`` in Flask).
-The capture ends when the server closes the response iterable, that is once
+A capture ends when the server closes the response iterable, that is once
 the whole body, streamed or not, has been sent.
+
+Test clients (Werkzeug's, and so Flask's) hand the response to the test and
+never close it unless the test does, which nearly no test does. So a request
+profiled from its first line also ends when its body has been read to the
+end or when its response is dropped, whichever comes first; and a request
+whose server or client moved on without ending it is ended when the next
+request starts on the same thread (a thread serves one request at a time),
+or at exit. That keeps pyinstrument from running on past the request, on a
+thread it would sample for the rest of the process.
 """
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from profiler_kit.config import Settings
+from profiler_kit.sampler import hub
 from profiler_kit.web.recorder import InFlight, RequestRecorder
 
-__all__ = ["ProfilerMiddleware"]
+__all__ = ["ProfilerMiddleware", "end_left_requests"]
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 RouteResolver = Callable[[Environ], "str | None"]
+
+# A flight's body until the app has returned one: the request is still in the
+# app (a second middleware of ours nested inside it may start meanwhile).
+_IN_APP: list[bytes] = []
 
 
 class ProfilerMiddleware:
@@ -63,9 +79,11 @@ class ProfilerMiddleware:
         try:
             flight.body = self.app(environ, flight.start_response)
         except BaseException:
-            flight.end(error=True)
+            flight.end(False, True)
             raise
-        return flight
+        if flight.decision.reason is None:
+            return flight  # watched: no profiler runs until the hub finds it slow
+        return _Profiled(flight)
 
 
 class _Exchange(InFlight):
@@ -79,7 +97,7 @@ class _Exchange(InFlight):
     not, has been sent.
     """
 
-    body: Iterable[bytes] = ()
+    body: Iterable[bytes] = _IN_APP
     status: int | None = None
     middleware: ProfilerMiddleware  # set on the recorder's flight class
     environ: Environ
@@ -107,8 +125,111 @@ class _Exchange(InFlight):
         finally:
             self.end()
 
-    def end(self, *, error: bool = False) -> None:
+    def end(self, left: bool = False, error: bool = False) -> None:
+        """``left``: the server never said when the response was done (see recorder.finish)."""
         middleware = self.middleware
         middleware.recorder.finish(
-            self, self.status, middleware.route_resolver, self.environ, error=error
+            self, self.status, middleware.route_resolver, self.environ, error, left
         )
+
+    def end_if_left(self) -> bool:
+        """Called by the recorder when a request starts on a thread where this one
+        is still registered: False if this one is still in the app (the new one is
+        a nested middleware's), else this one was left unended, and is ended now.
+        """
+        if self.body is _IN_APP:
+            return False
+        self.stats.incr("response.not_closed")  # type: ignore[union-attr]
+        self.end(True)
+        _end_inner(self.body, True)
+        return True
+
+
+class _Profiled:
+    """The response iterable of a request profiled from its first line.
+
+    A test client may never close it, so its end is also seen when the body
+    has been read to the end or when the iterable is dropped. This costs a
+    Python call per chunk and a ``__del__`` per response: only profiled
+    requests get one, never a watched request.
+    """
+
+    __slots__ = ("chunks", "flight")
+
+    def __init__(self, flight: _Exchange) -> None:
+        self.flight = flight
+        self.chunks: Iterator[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.chunks is None:
+            self.chunks = iter(self.flight.body)
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self.chunks)  # type: ignore[arg-type]
+        except StopIteration:
+            self._end(False)
+            raise
+
+    def close(self) -> None:
+        flight = self.flight
+        try:
+            close = getattr(flight.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._end(False)
+
+    def end_if_left(self) -> bool:
+        """As :meth:`_Exchange.end_if_left`, for a nested middleware's response."""
+        return self.flight.end_if_left()
+
+    def _end(self, left: bool) -> None:
+        flight = self.flight
+        if flight.finished:
+            return
+        if flight.thread_id != threading.get_ident():
+            # Its profilers can only be stopped on the thread that started them:
+            # the next request on that thread, or the exit, ends it (end_if_left).
+            return
+        if left:
+            flight.stats.incr("response.not_closed")  # type: ignore[union-attr]
+        flight.end(left)
+        # A nested middleware's response inside this one ended here too.
+        _end_inner(flight.body, left)
+
+    def __del__(self) -> None:
+        # No contextlib here: at the interpreter's exit module globals may be gone.
+        try:  # noqa: SIM105
+            self._end(True)
+        except Exception:  # noqa: S110
+            pass
+
+
+def _end_inner(body: Any, left: bool) -> None:
+    if isinstance(body, _Exchange):
+        if not body.finished:
+            body.end(left)
+        _end_inner(body.body, left)
+    elif isinstance(body, _Profiled):
+        body._end(left)
+
+
+def end_left_requests() -> None:
+    """End the requests of the calling thread that were handed over and never ended.
+
+    Runs at exit (before the background writer's last flush, registered
+    earlier): a test that kept its last response until the end leaves its
+    profiler running into the interpreter's shutdown otherwise.
+    """
+    me = threading.get_ident()
+    for target in list(hub.targets.values()):
+        end_if_left = getattr(target, "end_if_left", None)
+        if end_if_left is None or not isinstance(target, InFlight):
+            continue
+        if target.thread_id == me and not target.finished:
+            end_if_left()
+
+
+atexit.register(end_left_requests)
