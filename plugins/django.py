@@ -16,8 +16,6 @@ under ASGI, async views under WSGI) are followed there.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
@@ -129,7 +127,6 @@ class ProfilerMiddleware:
             # request on this thread ends it then (_Flight.end_if_left).
             flight.status, flight.streamed = status, request
             _finish_on_close(response, finish)
-            weakref.finalize(response, _end_dropped, flight)
             return
         content = response.streaming_content
         if hasattr(content, "__aiter__"):
@@ -156,15 +153,6 @@ class _Flight(InFlight):
         self.recorder.stats.incr("response.not_closed")
         self.recorder.finish(self, self.status, _route_of, request, False, True)  # left
         return True
-
-
-def _end_dropped(flight: _Flight) -> None:
-    """A streamed response dropped unclosed (a test that never read its body)."""
-    if flight.finished:
-        return
-    if flight.decision.reason is not None and flight.thread_id != threading.get_ident():
-        return  # its profilers stop only on their own thread: its next request ends it
-    flight.end_if_left()
 
 
 def _finish_on_close(response: Any, finish: Callable[[], None]) -> None:

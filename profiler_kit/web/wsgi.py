@@ -17,6 +17,7 @@ thread it would sample for the rest of the process.
 from __future__ import annotations
 
 import atexit
+import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
@@ -159,6 +160,8 @@ class _Profiled:
     def __init__(self, flight: _Exchange) -> None:
         self.flight = flight
         self.chunks: Iterator[bytes] | None = None
+        if not _collections.watched:
+            _collections.watch()
 
     def __iter__(self) -> Iterator[bytes]:
         if self.chunks is None:
@@ -200,11 +203,39 @@ class _Profiled:
         _end_inner(flight.body, left)
 
     def __del__(self) -> None:
+        # Dropped by the garbage collector, it may be anywhere in this thread: in
+        # pyinstrument's profile hook (stopping the profiler there frees the hook
+        # under its own feet: crashes and "failed to get value of the context var"
+        # in Flask's own test suite), or holding one of our locks. Then the next
+        # request on its thread, or the exit, ends it (end_if_left). A plain drop
+        # is a statement of the code that held it: end it now.
         # No contextlib here: at the interpreter's exit module globals may be gone.
-        try:  # noqa: SIM105
-            self._end(True)
+        try:
+            if not _collections.running:
+                self._end(True)
         except Exception:  # noqa: S110
             pass
+
+
+class _Collections:
+    """Whether the garbage collector is running (a finalizer cannot tell by itself).
+
+    Watched from the first profiled response on (a callback at the start and
+    end of every collection), so a process that never profiles pays nothing.
+    """
+
+    running = False
+    watched = False
+
+    def watch(self) -> None:
+        self.watched = True
+        gc.callbacks.append(self._seen)
+
+    def _seen(self, phase: str, info: dict[str, int]) -> None:
+        self.running = phase == "start"
+
+
+_collections = _Collections()
 
 
 def _end_inner(body: Any, left: bool) -> None:

@@ -31,6 +31,11 @@ REQUESTS = 20  # client_scenario.REQUESTS
 TIMEOUT_S = 120
 
 
+def two_chunks(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"first ", b"second"]
+
+
 def run_scenario(kind: str, tmp_path: Path) -> tuple[dict[str, Any], Path]:
     """The child's report, once it has exited cleanly and silently, and its store."""
     store = tmp_path / "captures.sqlite3"
@@ -107,10 +112,6 @@ def test_reading_the_body_to_the_end_ends_the_capture(tmp_path: Path) -> None:
     from profiler_kit.web.engines import profile_hook
     from profiler_kit.web.wsgi import ProfilerMiddleware
 
-    def two_chunks(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"first ", b"second"]
-
     store = tmp_path / "captures.sqlite3"
     middleware = ProfilerMiddleware(two_chunks, store=str(store), sample_rate=1.0)
     response = Client(middleware).get("/")  # the client has read the first chunk
@@ -124,6 +125,34 @@ def test_reading_the_body_to_the_end_ends_the_capture(tmp_path: Path) -> None:
     finally:
         response.close()  # stops the profiler if an assertion above failed
     assert middleware.stats.get("response.not_closed") == 0
+
+
+def test_a_response_freed_by_the_collector_ends_with_the_next_request(tmp_path: Path) -> None:
+    """Not inside the collection: that may run anywhere, in pyinstrument's profile
+    hook (stopping the profiler there crashed Flask's own test suite) or while one
+    of our locks is held."""
+    from werkzeug.test import Client
+
+    from profiler_kit.web.engines import profile_hook
+    from profiler_kit.web.wsgi import ProfilerMiddleware
+
+    store = tmp_path / "captures.sqlite3"
+    middleware = ProfilerMiddleware(two_chunks, store=str(store), sample_rate=1.0)
+    client = Client(middleware)
+    response = client.get("/")
+    response.cycle = response  # freed only by the garbage collector
+    del response
+    try:
+        gc.collect()
+        assert sys.getprofile() is not None, "ended inside the garbage collection"
+    finally:
+        with client.get("/") as second:  # ends the first one when it starts
+            assert second.get_data() == b"first second"
+    assert sys.getprofile() is None
+    assert profile_hook.profilers == 0
+    assert middleware.recorder.flush()
+    assert len(read_captures(store)) == 2
+    assert middleware.stats.get("response.not_closed") == 1
 
 
 def test_profiler_kit_makes_no_reference_cycle(tmp_path: Path) -> None:
