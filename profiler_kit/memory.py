@@ -292,7 +292,14 @@ def summarise(
     """
     import memray
 
-    reader = memray.FileReader(str(path))
+    # Closed here, not left to memray's finaliser: on 3.13 the collector can
+    # free the file object first, and the unclosed file is reported.
+    with memray.FileReader(str(path)) as reader:
+        summary = _summary_of(reader, drop_outer)
+    return summary
+
+
+def _summary_of(reader: Any, drop_outer: Callable[[Sequence[Frame]], int] | None) -> MemorySummary:
     # Not memray's native statistics: since memray 1.20 they also resolve the
     # module of every allocation site through pathlib, which interns and frees
     # path strings by the thousand per capture; in a server that churn makes
@@ -320,9 +327,10 @@ def allocation_totals(path: Path) -> tuple[int, int, int]:
     """Total bytes, number of allocations and peak bytes of a memray capture file."""
     import memray
 
-    reader = memray.FileReader(str(path))
-    total_bytes, allocations = _totals(path, reader)
-    return total_bytes, allocations, int(reader.metadata.peak_memory)
+    with memray.FileReader(str(path)) as reader:
+        total_bytes, allocations = _totals(path, reader)
+        peak = int(reader.metadata.peak_memory)
+    return total_bytes, allocations, peak
 
 
 def _totals(path: Path, reader: Any) -> tuple[int, int]:
