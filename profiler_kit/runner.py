@@ -32,6 +32,7 @@ __all__ = ["Target", "RunResult", "run_target", "machinery_depth", "identifier_d
 _THIS_FILE = __file__
 _RUNPY_FILES = (runpy.__file__, "<frozen runpy>")
 _ENTRY_NAME = "_enter_target"
+_BUILTIN_FILE = "<built-in>"  # where pyinstrument files C functions
 _PACKAGE_DIR = os.path.dirname(__file__) + os.sep
 _CONSOLE_SCRIPT = os.sep + "profiler-kit"
 
@@ -252,7 +253,18 @@ def machinery_depth(stack: Sequence[tuple[str, str]]) -> int:
         return -1 if any(_is_own_file(filename) for _, filename in stack) else 0
     while depth < len(stack) and _is_machinery_file(stack[depth][1]):
         depth += 1
-    return depth
+    return _drop_if_own_call(stack[depth][1] if depth < len(stack) else None, depth)
+
+
+def _drop_if_own_call(first_file: str | None, depth: int) -> int:
+    """``depth``, or -1 when what is left is a built-in called by the runner itself.
+
+    The target's code always begins with a Python frame (its ``<module>``); a
+    built-in right below the runner's frames is the runner's own work, such as
+    flushing stdout after the target returned (sampled as a root frame of its
+    own on 3.13).
+    """
+    return -1 if first_file == _BUILTIN_FILE else depth
 
 
 def _is_own_file(filename: str) -> bool:
@@ -270,7 +282,8 @@ def identifier_depth(call_stack: Sequence[str]) -> int:
         return machinery_depth([_function_and_file(i) for i in call_stack])
     while depth < len(call_stack) and _is_machinery_file(call_stack[depth].split("\x00", 2)[1]):
         depth += 1
-    return depth
+    first = call_stack[depth].split("\x00", 2)[1] if depth < len(call_stack) else None
+    return _drop_if_own_call(first, depth)
 
 
 def _function_and_file(identifier: str) -> tuple[str, str]:
