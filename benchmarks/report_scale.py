@@ -171,7 +171,7 @@ def compress_thumbnails(size: int, rng: random.Random) -> int:
 
 
 def format_dates(count: int) -> list[str]:
-    start = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     out = []
     for day in range(count):
         moment = start + datetime.timedelta(hours=day * 7)

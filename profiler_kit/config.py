@@ -118,10 +118,8 @@ def nearest_pyproject(start_dir: Path) -> tuple[Path, dict[str, Any]] | None:
     for directory in (start_dir, *start_dir.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover - exercised on Python 3.10 only
-                import tomli as tomllib
+            import tomllib
+
             try:
                 with candidate.open("rb") as file:
                     return candidate, tomllib.load(file)

@@ -156,7 +156,7 @@ def save_baseline(path: Path, run_id: str, targets: dict[str, BenchTarget]) -> N
     document = {
         "format": FORMAT,
         "version": VERSION,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "run": run_id,
         "environment": {
             "profiler_kit": __version__,

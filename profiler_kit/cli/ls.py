@@ -99,7 +99,7 @@ def _as_dict(summary: CaptureSummary) -> dict[str, object]:
         if column.name != "extra":
             listed[column.name] = getattr(summary, column.name)
     listed["started_at"] = datetime.datetime.fromtimestamp(
-        summary.started_at, tz=datetime.timezone.utc
+        summary.started_at, tz=datetime.UTC
     ).isoformat()
     listed["target"] = _target(summary)
     for key, value in summary.extra.items():

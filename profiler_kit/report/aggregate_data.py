@@ -53,7 +53,7 @@ def aggregate_report_data(
         "version": DATA_VERSION,
         "kind": "aggregate",
         "title": f"profiler-kit: {counted(current.captures, 'capture')}",
-        "generated_at": _iso(datetime.datetime.now(datetime.timezone.utc).timestamp()),
+        "generated_at": _iso(datetime.datetime.now(datetime.UTC).timestamp()),
         "totals": {
             "captures": current.captures,
             "routes": len(current.routes),
@@ -87,9 +87,7 @@ def short_file(file: str) -> str:
 def _iso(moment: float | None) -> str | None:
     if moment is None:
         return None
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _route(route: RouteAggregate, source: Aggregate) -> dict[str, Any]:

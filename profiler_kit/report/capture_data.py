@@ -24,7 +24,7 @@ MIN_NODE_SHARE = 0.0005  # nodes below 0.05 % of the root are folded into their 
 def capture_report_data(view: CaptureView) -> dict[str, Any]:
     capture, tree = view.capture, view.tree
     total = tree.total
-    started = datetime.datetime.fromtimestamp(capture.started_at, tz=datetime.timezone.utc)
+    started = datetime.datetime.fromtimestamp(capture.started_at, tz=datetime.UTC)
     frames = [
         {"name": f.name, "file": view.short(f.file), "line": f.line, "app": f.app}
         for f in tree.frames

@@ -25,7 +25,7 @@ FORMATS = ["speedscope", "collapsed", "pprof"]
 
 
 def iso(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.timezone.utc).isoformat()
+    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).isoformat()
 
 
 def exported_totals(kit: Any, fmt: str, *args: str | Path) -> tuple[float, int | None]:

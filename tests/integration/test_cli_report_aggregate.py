@@ -83,9 +83,7 @@ def make_store(path: Path, captures: list[Capture]) -> Path:
 
 
 def iso(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def overview_counts(stderr: str, keys: list[str]) -> dict[str, int]:

@@ -102,9 +102,7 @@ def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
 
 
 def iso(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build(tmp_path: Path, captures: list[Capture], name: str = "a.sqlite3") -> Aggregate:
