@@ -184,10 +184,6 @@ class _Profiled:
         finally:
             self._end(False)
 
-    def end_if_left(self) -> bool:
-        """As :meth:`_Exchange.end_if_left`, for a nested middleware's response."""
-        return self.flight.end_if_left()
-
     def _end(self, left: bool) -> None:
         flight = self.flight
         if flight.finished:

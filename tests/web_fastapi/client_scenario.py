@@ -53,8 +53,9 @@ def urls(count: int) -> list[str]:
 def send_test_client(app: FastAPI, count: int) -> Any:
     """``count`` GETs through a TestClient used without ``with``; returns the last response."""
     with warnings.catch_warnings():
-        # Newer Starlettes want httpx2 and warn when they find only httpx: not ours to judge.
-        warnings.simplefilter("ignore", DeprecationWarning)
+        # Newer Starlettes want httpx2 and warn (a StarletteDeprecationWarning, a
+        # UserWarning) when they find only httpx: not what is checked here.
+        warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
     client = TestClient(app, base_url=BASE_URL)

@@ -24,11 +24,20 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from profiler_kit.testing import read_captures, wait_for_captures
 
 SCENARIO = Path(__file__).with_name("client_scenario.py")
 REQUESTS = 20  # client_scenario.REQUESTS
 TIMEOUT_S = 120
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process tests set what they need; the runner's variables stay out."""
+    for name in [name for name in os.environ if name.startswith("PROFILER_KIT_")]:
+        monkeypatch.delenv(name)
 
 
 def two_chunks(environ: dict[str, Any], start_response: Any) -> list[bytes]:
