@@ -40,7 +40,8 @@ def http_get(url: str, headers: Mapping[str, str] | None = None, timeout: float 
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             return Response(reply.status, reply.read(), dict(reply.headers))
     except urllib.error.HTTPError as error:
-        return Response(error.code, error.read(), dict(error.headers))
+        with error:  # an unclosed HTTPError is a ResourceWarning when collected (3.14)
+            return Response(error.code, error.read(), dict(error.headers))
 
 
 @dataclass
