@@ -192,10 +192,49 @@ class KnownBug:
     reproduce: Callable[[], None]  # raises one of ``types`` while the bug is present
 
 
-# Bugs the fuzzers found are fixed; each has a regression test in
-# test_known_bugs.py. A new one is registered here (with its reproduction) so
-# the fuzzers can count it while it is open.
-KNOWN_BUGS: dict[str, KnownBug] = {}
+# nullable TEXT columns: SQLite keeps a BLOB stored there as given
+BLOB_TEXT_COLUMNS = ("method", "route", "path", "trace_id", "span_id")
+
+
+def blob_text_store(path: Path, column: str = "trace_id") -> Path:
+    """A store of one capture whose ``column`` (one of BLOB_TEXT_COLUMNS) holds a BLOB."""
+    from profiler_kit.store import open_store
+
+    assert column in BLOB_TEXT_COLUMNS, column
+    with open_store(path) as store:
+        store.add(make_capture())
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(f"UPDATE captures SET {column} = x'00'")
+        db.commit()
+    return path
+
+
+def _reproduce_blob_text_column() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="pk-fuzz-repro-") as directory:
+        store = blob_text_store(Path(directory) / "store.sqlite3")
+        error = invoke(["ls", "--json", "--store", store]).exception
+        if error is not None and not isinstance(error, SystemExit):
+            raise error
+
+
+# Bugs the fuzzers found and that are fixed have a regression test in
+# test_known_bugs.py. An open one is registered here (with its reproduction,
+# and a strict xfail in test_known_bugs.py) so the fuzzers count it while it is open.
+KNOWN_BUGS: dict[str, KnownBug] = {
+    "blob-text-column": KnownBug(
+        key="blob-text-column",
+        summary=(
+            "a BLOB in a nullable TEXT column (method, route, path, trace_id, span_id) is not"
+            " replaced by store._sanitized and reaches json.dumps: ls --json, report --capture"
+            " and the aggregate report end with TypeError (bytes is not JSON serializable)"
+        ),
+        types=(TypeError,),
+        functions=frozenset({"JSONEncoder.default"}),
+        reproduce=_reproduce_blob_text_column,
+    ),
+}
 
 
 @functools.cache
