@@ -495,6 +495,12 @@ def _sanitized(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("id", "kind", "service", "host", "reason", "target"):
         if not isinstance(values[name], str):
             values[name], damaged = str(values[name]), [*damaged, name]
+    for name in ("method", "route", "path", "trace_id", "span_id"):
+        # SQLite keeps whatever was stored in a TEXT column: a BLOB there
+        # reached json.dumps in ls --json and the reports.
+        value = values[name]
+        if value is not None and not isinstance(value, str):
+            values[name], damaged = None, [*damaged, name]
     if values["pid"] is None:
         values["pid"] = 0
     if damaged:

@@ -209,32 +209,10 @@ def blob_text_store(path: Path, column: str = "trace_id") -> Path:
     return path
 
 
-def _reproduce_blob_text_column() -> None:
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="pk-fuzz-repro-") as directory:
-        store = blob_text_store(Path(directory) / "store.sqlite3")
-        error = invoke(["ls", "--json", "--store", store]).exception
-        if error is not None and not isinstance(error, SystemExit):
-            raise error
-
-
 # Bugs the fuzzers found and that are fixed have a regression test in
 # test_known_bugs.py. An open one is registered here (with its reproduction,
 # and a strict xfail in test_known_bugs.py) so the fuzzers count it while it is open.
-KNOWN_BUGS: dict[str, KnownBug] = {
-    "blob-text-column": KnownBug(
-        key="blob-text-column",
-        summary=(
-            "a BLOB in a nullable TEXT column (method, route, path, trace_id, span_id) is not"
-            " replaced by store._sanitized and reaches json.dumps: ls --json, report --capture"
-            " and the aggregate report end with TypeError (bytes is not JSON serializable)"
-        ),
-        types=(TypeError,),
-        functions=frozenset({"JSONEncoder.default"}),
-        reproduce=_reproduce_blob_text_column,
-    ),
-}
+KNOWN_BUGS: dict[str, KnownBug] = {}
 
 
 @functools.cache
