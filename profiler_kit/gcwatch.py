@@ -11,6 +11,7 @@ a context with no tracked request costs the callback one lookup.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["GcTally", "current_holder", "install"]
+__all__ = ["GcTally", "current_holder", "install", "pause_collector", "resume_collector"]
 
 
 @dataclass
@@ -66,3 +67,49 @@ def install(getter: Callable[[], _HasTally | None] | None = None) -> None:
         if not _installed:
             gc.callbacks.append(_callback)
             _installed = True
+
+
+# The collector is paused by more than one user at a time (the sampler hub while
+# it reads other threads' frames, a memray tracker for as long as it runs), from
+# different threads: each checking gc.isenabled() on its own would let one turn
+# the collector back on inside the other's pause. So pauses nest, process-wide.
+_pause_lock = threading.Lock()
+_pauses = 0
+_enable_after_pauses = False
+
+
+def pause_collector() -> None:
+    """Pause automatic collections until the matching :func:`resume_collector`.
+
+    Pauses nest across threads; the last one to end turns the collector back
+    on, and only if it was on when the first began (an app that turned it off
+    keeps it off).
+    """
+    global _pauses, _enable_after_pauses
+    with _pause_lock:
+        if _pauses == 0:
+            _enable_after_pauses = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+
+
+def resume_collector() -> None:
+    """End one :func:`pause_collector`."""
+    global _pauses
+    with _pause_lock:
+        _pauses -= 1
+        if _pauses == 0 and _enable_after_pauses:
+            gc.enable()
+
+
+def _pauses_after_fork_in_child() -> None:
+    # Whoever paused in the parent (a memray tracker, the hub) does not run in
+    # the child and will never resume there.
+    global _pause_lock, _pauses
+    _pause_lock = threading.Lock()
+    if _pauses and _enable_after_pauses:
+        gc.enable()
+    _pauses = 0
+
+
+os.register_at_fork(after_in_child=_pauses_after_fork_in_child)

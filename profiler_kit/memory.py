@@ -14,6 +14,7 @@ import heapq
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import zlib
@@ -24,6 +25,7 @@ from typing import Any
 
 from profiler_kit import safejson
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
+from profiler_kit.gcwatch import pause_collector, resume_collector
 
 __all__ = [
     "AllocationSite",
@@ -50,6 +52,28 @@ Frame = tuple[str, str, int]
 
 memray_lock = threading.Lock()
 """Held for as long as a memray tracker is active in this process."""
+
+# start(pause_gc=True): no automatic collection while the tracker runs, on
+# CPython 3.11. There a collection can start inside the interpreter's own
+# profile-event call, while it makes the frame object of a function being
+# entered and before it calls memray's profile function; the collection runs
+# Python code (gcwatch's gc.callbacks hook on every collection, weakref
+# callbacks, finalizers), which reaches memray first. When that is the first
+# event of a thread that was running before the tracker started, memray
+# rebuilds the thread's shadow stack from its live frames, the entered
+# function's frame already among them, then gets that function's own event
+# and pushes it a second time. The return pops one copy; the other keeps a
+# borrowed pointer to the frame object, which is freed, and memray reads it at
+# the thread's next allocation: a segfault in PyFrame_GetLasti (seen with
+# memory capture on every request: about 1 in 25k requests, always in the
+# sampler hub's thread, on its Event.wait frame). 3.12 collects only between
+# bytecodes; 3.10 made frame objects up front. The web engines ask for the
+# pause: a server's threads (the hub, the writer, the expiry watchdog,
+# threadpool workers) all run before the tracker starts, and memory_max_s
+# bounds it. A thread started after the tracker gets a live shadow stack and
+# is not exposed, so a whole-script capture (profiler-kit run, whose sampler
+# starts after memray) keeps its collector.
+_PAUSE_GC_WHILE_TRACKING = sys.version_info[:2] == (3, 11)
 
 
 def _fresh_lock_after_fork() -> None:
@@ -112,15 +136,18 @@ class MemoryTracker:
         self.path = Path("capture.bin")  # the real path is made by start()
         self._tracker: Any = None
         self._owns_lock = False
+        self._paused_collector = False
         self._stop_lock = threading.Lock()
         self.expired = False  # stopped by max_seconds rather than by its owner
 
-    def start(self, max_seconds: float | None = None) -> None:
+    def start(self, max_seconds: float | None = None, *, pause_gc: bool = False) -> None:
         """Take the process's memray lease and start tracking; nothing is left behind on failure.
 
         With ``max_seconds``, tracking stops by itself after that long: memray
         allows one tracker per process, so a request that hangs must not keep
         every other request from memory capture (nor keep paying memray's cost).
+        With ``pause_gc``, on CPython 3.11, the process runs no automatic
+        collection until :meth:`stop` (see ``_PAUSE_GC_WHILE_TRACKING``).
         """
         import tempfile
 
@@ -139,9 +166,13 @@ class MemoryTracker:
                 follow_fork=False,
                 trace_python_allocators=self.trace_python_allocators,
             )
+            if pause_gc and _PAUSE_GC_WHILE_TRACKING:
+                pause_collector()  # until stop(), before memray's profile hook is in
+                self._paused_collector = True
             self._tracker.__enter__()
         except Exception as error:
             self._tracker = None
+            self._resume_collector()
             self._release()
             self.discard()
             raise MemoryUnavailableError(f"memray could not start: {error}") from error
@@ -161,9 +192,15 @@ class MemoryTracker:
                     self._tracker.__exit__(None, None, None)
             finally:
                 self._tracker = None
+                self._resume_collector()  # memray's profile hook is gone from every thread
                 self._release()
                 # Only once tracking has really stopped: whoever sees the flag may rely on it.
                 self.expired = self.expired or (expired and running)
+
+    def _resume_collector(self) -> None:
+        if self._paused_collector:
+            self._paused_collector = False
+            resume_collector()
 
     def _release(self) -> None:
         if self._owns_lock:

@@ -18,7 +18,6 @@ restarted in a forked child on first use.
 from __future__ import annotations
 
 import asyncio
-import gc
 import math
 import os
 import sys
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from profiler_kit.gcwatch import pause_collector, resume_collector
 from profiler_kit.rss import read_rss
 
 __all__ = [
@@ -273,14 +273,13 @@ class SamplerHub:
             if target.began_at is None and target.rss_at_begin is None:
                 target.rss_at_begin = read_rss()
         pending: list[tuple[SampleTarget, RawStack, float]] = []
-        paused = _PAUSE_GC_WHILE_READING_FRAMES and gc.isenabled()
-        if paused:
-            gc.disable()
+        if _PAUSE_GC_WHILE_READING_FRAMES:
+            pause_collector()  # nests with a memray tracker's pause (memory.py)
         try:
             self._read_stacks(due, now, own, pending)
         finally:
-            if paused:
-                gc.enable()
+            if _PAUSE_GC_WHILE_READING_FRAMES:
+                resume_collector()
         for target, raw, gap in pending:
             target.records.append((identifiers_of(raw), gap))
 

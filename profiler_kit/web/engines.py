@@ -64,7 +64,8 @@ class _ProfileHook:
         with self.lock:
             if self.profilers:
                 raise MemoryBusyError("a CPU profile of another request is running")
-            tracker.start(max_seconds=max_seconds)
+            # The server's other threads were running before: see memory._PAUSE_GC_WHILE_TRACKING.
+            tracker.start(max_seconds=max_seconds, pause_gc=True)
 
     def start_profiler(self, profiler: Any) -> bool:
         """Start ``profiler`` unless memray holds the hook; False means: use the hub."""
