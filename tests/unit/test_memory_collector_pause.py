@@ -187,4 +187,4 @@ def test_memray_never_sees_a_frame_twice() -> None:
         [sys.executable, "-c", DUPLICATES], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "0", "rounds where memray put leaf() on a stack twice"
+    assert done.stdout.strip() == "0", "allocations recorded with leaf() twice on their stack"
