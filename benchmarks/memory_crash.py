@@ -26,7 +26,7 @@ moved; an absolute one should point into DIR.
 ``--gc-threshold N`` sets the server's ``gc.set_threshold(N)``: collections
 far more often than the default 700, an amplifier for the race behind the
 reported crash (memray's shadow stack of another thread, see
-profiler_kit/memory.py). The reported setup leaves it alone; it only makes a
+profiler_kit/capture/memory.py). The reported setup leaves it alone; it only makes a
 before/after comparison affordable (measured before the fix: about 0.07
 crashes per minute of load with the default, about 4 with 20).
 

@@ -9,7 +9,7 @@ The script
    then minted from that pool with fresh ids, varied ``started_at`` and
    jittered wall times (not timed). ``--joined`` of them (default half) get
    a trace_id/span_id, as captures of OpenTelemetry-instrumented servers do;
-2. starts the loopback OTLP/HTTP receiver of ``profiler_kit.testing_otlp`` in
+2. starts the loopback OTLP/HTTP receiver of ``profiler_kit.testing.otlp_receiver`` in
    a separate process (pinned with ``taskset -c 1`` when there are two CPUs),
    so that decoding the spans is not counted as the exporter's CPU;
 3. runs ``profiler-kit export otlp STORE --endpoint E --protocol http/protobuf``
@@ -62,7 +62,7 @@ SUMMARY = re.compile(r"exported (\d+) captures? as (\d+) spans? to (\S+)")
 # with {"spans": ..., "requests": ...} and exits when stdin closes.
 RECEIVER = """
 import json, sys
-from profiler_kit.testing_otlp import OtlpHttpReceiver
+from profiler_kit.testing.otlp_receiver import OtlpHttpReceiver
 
 with OtlpHttpReceiver(keep_spans=False) as receiver:
     print(receiver.endpoint, flush=True)

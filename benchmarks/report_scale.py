@@ -50,10 +50,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.cpu import CpuProfile, decode_profile, encode_session
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.capture.cpu import CpuProfile, decode_profile, encode_session
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"]

@@ -624,7 +624,7 @@ def run_framework(
 def _slack() -> int:
     """How far the rows may exceed retention_max_captures between two retention passes."""
     try:
-        from profiler_kit.writer import BATCH, RETENTION_EVERY
+        from profiler_kit.web.writer import BATCH, RETENTION_EVERY
     except ImportError:
         return 96
     return RETENTION_EVERY + BATCH

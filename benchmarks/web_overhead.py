@@ -59,7 +59,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profiler_kit.report.aggregate_data import short_file
+from profiler_kit.reports.aggregate_data import short_file
 
 APPS = Path(__file__).resolve().parent / "apps"
 ROOT = APPS.parent.parent

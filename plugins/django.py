@@ -44,6 +44,7 @@ def _route_of(request: Any) -> str | None:
     template = getattr(match, "route", None)
     if not template:
         return None
+    template = str(template)
     return template if template.startswith("/") else "/" + template
 
 

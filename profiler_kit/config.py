@@ -48,7 +48,7 @@ class Settings:
     host: str = dataclasses.field(default_factory=socket.gethostname)
     interval: float = 0.001
 
-    # -- web capture policy (see profiler_kit.policy) ------------------------
+    # -- web capture policy (see profiler_kit.web.policy) ------------------------
     enabled: bool = True
     sample_rate: float = 0.01
     slow_ms: float = 500.0

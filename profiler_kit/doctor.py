@@ -262,7 +262,7 @@ def check_memray(
 ) -> Check:
     """Whether memray can be used; a failure only when ``memory = true`` asks for it."""
     if reason is None:
-        from profiler_kit.memory import memory_unavailable_reason
+        from profiler_kit.capture.memory import memory_unavailable_reason
 
         reason = memory_unavailable_reason
     problem = reason()

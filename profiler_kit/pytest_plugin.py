@@ -490,7 +490,7 @@ class PerfBudgets:
     def _save(self) -> bool:
         from profiler_kit.check.baseline import save_baseline
         from profiler_kit.errors import ProfilerKitError
-        from profiler_kit.ids import new_capture_id
+        from profiler_kit.store.ids import new_capture_id
 
         assert self.save_path is not None
         if not self.measured:

@@ -125,12 +125,12 @@ def servers() -> Servers:
     return Servers()
 
 
-# -- OTLP receivers (profiler_kit.testing_otlp) --------------------------------------
+# -- OTLP receivers (profiler_kit.testing.otlp_receiver) --------------------------------------
 
 from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:  # imported lazily: only tests of OTLP exports need grpc
-    from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver
+    from profiler_kit.testing.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def otlp_http_receiver(request: pytest.FixtureRequest) -> Iterator[OtlpHttpRecei
     Parametrize indirectly with keyword arguments to make it fail, e.g.
     ``@pytest.mark.parametrize("otlp_http_receiver", [{"fail_status": 503}], indirect=True)``.
     """
-    from profiler_kit.testing_otlp import OtlpHttpReceiver
+    from profiler_kit.testing.otlp_receiver import OtlpHttpReceiver
 
     with OtlpHttpReceiver(**getattr(request, "param", {})) as receiver:
         yield receiver
@@ -153,7 +153,7 @@ def otlp_grpc_receiver(request: pytest.FixtureRequest) -> Iterator[OtlpGrpcRecei
     Parametrize indirectly to make it fail, e.g. with
     ``{"fail_code": grpc.StatusCode.UNAVAILABLE, "fail_from": 2}``.
     """
-    from profiler_kit.testing_otlp import OtlpGrpcReceiver
+    from profiler_kit.testing.otlp_receiver import OtlpGrpcReceiver
 
     with OtlpGrpcReceiver(**getattr(request, "param", {})) as receiver:
         yield receiver

@@ -19,7 +19,7 @@ STATS_PATH = "/_soak/stats"
 
 
 def _writer() -> Any:
-    from profiler_kit import writer as writer_module
+    from profiler_kit.web import writer as writer_module
 
     mine = [
         writer

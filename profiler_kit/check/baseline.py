@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler_kit import __version__, safejson
+from profiler_kit import __version__
 from profiler_kit.errors import ProfilerKitError
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
-from profiler_kit.store import Selection, open_store
+from profiler_kit.store import Selection, open_store, safejson
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 __all__ = [
     "FORMAT",

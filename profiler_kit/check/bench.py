@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from profiler_kit.capture.cpu import encode_session
 from profiler_kit.check.measure import count_calls, count_memory, timed_call
 from profiler_kit.check.workloads import Workload
-from profiler_kit.cpu import encode_session
 from profiler_kit.errors import MemoryUnavailableError
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 __all__ = ["BenchResult", "bench_captures", "run_bench"]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from profiler_kit.calltree import CallTree
+from profiler_kit.analysis.calltree import CallTree
+from profiler_kit.capture.cpu import decode_profile
 from profiler_kit.check.baseline import BenchTarget
 from profiler_kit.check.config import CheckSettings
 from profiler_kit.check.result import CheckResult, Comparison, GrownFunction, TargetResult
 from profiler_kit.check.stats import TimingComparison, compare_count, compare_timings
-from profiler_kit.cpu import decode_profile
 
 __all__ = ["compare_runs", "function_shares"]
 

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from profiler_kit.capture.memory import MemoryTracker, allocation_totals
 from profiler_kit.errors import MemoryUnavailableError
-from profiler_kit.memory import MemoryTracker, allocation_totals
 
 __all__ = [
     "COUNT_METRICS",

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from profiler_kit.aggregate import Aggregate, aggregate, count_selected
-from profiler_kit.calltree import FrameTable
+from profiler_kit.analysis.aggregate import Aggregate, aggregate, count_selected
+from profiler_kit.analysis.calltree import FrameTable
 from profiler_kit.errors import ProfilerKitError
-from profiler_kit.report.aggregate_data import aggregate_report_data
-from profiler_kit.report.render import render_aggregate_report
+from profiler_kit.reports.aggregate_data import aggregate_report_data
+from profiler_kit.reports.render import render_aggregate_report
 from profiler_kit.store import Selection
 from profiler_kit.units import counted, format_seconds
 

@@ -92,8 +92,8 @@ def bench(
     """
     from profiler_kit.check.bench import bench_captures, run_bench, steps
     from profiler_kit.check.workloads import build_workloads
-    from profiler_kit.ids import new_capture_id
     from profiler_kit.store import open_store
+    from profiler_kit.store.ids import new_capture_id
 
     if script is None and app_ref is None:
         raise click.UsageError("give a SCRIPT, or --app MODULE:APP with --request 'GET /path'")

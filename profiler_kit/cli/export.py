@@ -30,8 +30,8 @@ from profiler_kit.export.stacks import (
     iter_captures,
     merge_captures,
 )
-from profiler_kit.record import Capture
 from profiler_kit.store import Selection
+from profiler_kit.store.record import Capture
 from profiler_kit.units import counted
 
 __all__ = [

@@ -88,7 +88,7 @@ def otlp(
       OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317 \\
         profiler-kit export otlp --protocol grpc --route '/checkout'
     """
-    from profiler_kit.capture_view import CaptureView
+    from profiler_kit.analysis.capture_view import CaptureView
     from profiler_kit.otel.export import (
         ExportProgress,
         Resources,

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.config import load_settings
 from profiler_kit.errors import ProfilerKitError
 
@@ -54,7 +54,7 @@ def open_option(function: F) -> F:
 
 def write_report(view: CaptureView, output: Path, *, open_browser: bool = False) -> None:
     """Write a capture's HTML report; an unwritable path is a clear error, not a traceback."""
-    from profiler_kit.report import write_capture_report
+    from profiler_kit.reports import write_capture_report
 
     try:
         write_capture_report(view, output)

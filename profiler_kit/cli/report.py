@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.cli.options import (
     open_option,
     output_option,

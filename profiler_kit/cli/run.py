@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.memory import memory_unavailable_reason
 from profiler_kit.cli.options import (
     open_option,
     output_option,
@@ -16,8 +17,7 @@ from profiler_kit.cli.options import (
     write_report,
 )
 from profiler_kit.errors import MemoryUnavailableError
-from profiler_kit.memory import memory_unavailable_reason
-from profiler_kit.runner import Target, run_target
+from profiler_kit.script.runner import Target, run_target
 from profiler_kit.store import open_store
 
 __all__ = ["run"]
@@ -125,7 +125,7 @@ def run(
         if result.in_child:
             sys.exit(result.exit_code)  # a forked child of the target: the parent reports
 
-        from profiler_kit.script_capture import capture_from_run, summarise_memory
+        from profiler_kit.script.capture import capture_from_run, summarise_memory
 
         memory_summary = summarise_memory(result)
         capture = capture_from_run(target, result, memory_summary, interval=interval)
@@ -133,7 +133,7 @@ def run(
 
     view = CaptureView.load(capture)
     if not quiet:
-        from profiler_kit.summary import render_summary
+        from profiler_kit.script.summary import render_summary
 
         click.echo("", err=True)
         click.echo(render_summary(view, top=top), err=True)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from profiler_kit.store import Selection
-from profiler_kit.tokens import parse_duration
+from profiler_kit.web.tokens import parse_duration
 
 __all__ = ["parse_moment", "parse_min_duration", "selection_from", "selection_options"]
 

@@ -6,7 +6,7 @@ import click
 
 from profiler_kit.config import load_settings
 from profiler_kit.errors import ProfilerKitError
-from profiler_kit.tokens import make_token, parse_duration
+from profiler_kit.web.tokens import make_token, parse_duration
 
 __all__ = ["token"]
 

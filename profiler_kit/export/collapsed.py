@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from profiler_kit.calltree import FrameInfo
+from profiler_kit.analysis.calltree import FrameInfo
 from profiler_kit.export.stacks import MergedStacks, apportion
 
 __all__ = ["UNITS", "Unit", "collapsed_lines", "frame_label", "render_collapsed"]

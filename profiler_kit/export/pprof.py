@@ -19,7 +19,7 @@ from __future__ import annotations
 import gzip
 
 from profiler_kit import __version__
-from profiler_kit.calltree import FrameInfo
+from profiler_kit.analysis.calltree import FrameInfo
 from profiler_kit.export.protowire import MessageWriter
 from profiler_kit.export.stacks import MergedStacks, apportion
 

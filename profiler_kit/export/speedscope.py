@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from profiler_kit import __version__
-from profiler_kit.calltree import FrameInfo
+from profiler_kit.analysis.calltree import FrameInfo
 from profiler_kit.export.stacks import MergedStacks
 
 __all__ = ["SCHEMA_URL", "speedscope_document", "render_speedscope"]

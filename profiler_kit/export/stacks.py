@@ -18,12 +18,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profiler_kit.aggregate import route_key
-from profiler_kit.calltree import FrameInfo, FrameTable
-from profiler_kit.cpu import CpuProfile, decode_profile
+from profiler_kit.analysis.aggregate import route_key
+from profiler_kit.analysis.calltree import FrameInfo, FrameTable
+from profiler_kit.capture.cpu import CpuProfile, decode_profile
 from profiler_kit.errors import CaptureNotFoundError
-from profiler_kit.record import Capture
 from profiler_kit.store import Selection, open_store
+from profiler_kit.store.record import Capture
 
 __all__ = [
     "MergedStacks",

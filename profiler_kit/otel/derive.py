@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from profiler_kit.calltree import CallNode, CallTree, FrameInfo
-from profiler_kit.record import Capture
+from profiler_kit.analysis.calltree import CallNode, CallTree, FrameInfo
+from profiler_kit.store.record import Capture
 
 __all__ = [
     "DEFAULT_MAX_SPANS",

@@ -29,14 +29,14 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from profiler_kit import __version__
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.otel.derive import (
     capture_attributes,
     derive_frame_spans,
     request_span_name,
 )
-from profiler_kit.record import Capture
+from profiler_kit.store.record import Capture
 
 __all__ = [
     "ExportFailedError",

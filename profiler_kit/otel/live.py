@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from profiler_kit import __version__
-from profiler_kit.calltree import CallTree
+from profiler_kit.analysis.calltree import CallTree
 from profiler_kit.otel.derive import (
     capture_attributes,
     derive_frame_spans,
     request_span_name,
 )
-from profiler_kit.record import Capture
+from profiler_kit.store.record import Capture
 
 __all__ = ["emit_live_spans"]
 

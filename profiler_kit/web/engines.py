@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 from pyinstrument import Profiler
 
-from profiler_kit import memory as memory_module
+from profiler_kit.capture import memory as memory_module
+from profiler_kit.capture.memory import MemoryTracker
+from profiler_kit.capture.rss import read_rss
+from profiler_kit.capture.sampler import SampleTarget, hub
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
-from profiler_kit.memory import MemoryTracker
-from profiler_kit.rss import read_rss
-from profiler_kit.sampler import SampleTarget, hub
 
 __all__ = ["RequestEngines", "THREADPOOL_FRAME", "WATCH_FROM"]
 

@@ -22,25 +22,25 @@ from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
-from profiler_kit import gcwatch
-from profiler_kit import memory as memory_module
-from profiler_kit.calltree import CallTree
+from profiler_kit.analysis.calltree import CallTree
+from profiler_kit.capture import gcwatch
+from profiler_kit.capture import memory as memory_module
+from profiler_kit.capture.cpu import decode_profile, encode_session, session_from_records
+from profiler_kit.capture.gcwatch import GcTally
+from profiler_kit.capture.memory import MemorySummary, encode_summary, summarise
+from profiler_kit.capture.rss import read_rss
+from profiler_kit.capture.sampler import hub, running_task
 from profiler_kit.config import Settings, load_settings
-from profiler_kit.cpu import decode_profile, encode_session, session_from_records
 from profiler_kit.errors import MemoryBusyError
-from profiler_kit.gcwatch import GcTally
-from profiler_kit.ids import new_capture_id
-from profiler_kit.memory import MemorySummary, encode_summary, summarise
 from profiler_kit.otel.derive import link_attributes
 from profiler_kit.otel.link import SpanLink, current_span_link, install_span_catcher, sdk_state
 from profiler_kit.otel.live import emit_live_spans
-from profiler_kit.policy import CaptureHook, Decision, Policy
-from profiler_kit.record import Capture, KeepReason
-from profiler_kit.rss import read_rss
-from profiler_kit.sampler import hub, running_task
-from profiler_kit.stats import Stats
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture, KeepReason
+from profiler_kit.web.counters import Stats
 from profiler_kit.web.engines import THREADPOOL_FRAME, WATCH_FROM, RequestEngines
-from profiler_kit.writer import BackgroundWriter, writer_for
+from profiler_kit.web.policy import CaptureHook, Decision, Policy
+from profiler_kit.web.writer import BackgroundWriter, writer_for
 
 __all__ = ["CURRENT", "InFlight", "RequestRecorder"]
 

@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
+from profiler_kit.capture.sampler import hub
 from profiler_kit.config import Settings
-from profiler_kit.sampler import hub
 from profiler_kit.web.recorder import InFlight, RequestRecorder
 
 __all__ = ["ProfilerMiddleware", "end_left_requests"]

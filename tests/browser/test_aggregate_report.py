@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.cpu import encode_session, session_from_records
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.capture.cpu import encode_session, session_from_records
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.ids import new_capture_id
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
 
 pytestmark = pytest.mark.browser
 

@@ -41,10 +41,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from profiler_kit.cpu import decode_profile
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.capture.cpu import decode_profile
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import cpu_blob
 
 COMMAND_TIMEOUT_S = 60.0

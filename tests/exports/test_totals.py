@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.record import Capture
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import frame_string as frame
 
 T0 = 1_800_000_000.0

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from profiler_kit.config import Settings
-from profiler_kit.ids import capture_id_time, new_capture_id
-from profiler_kit.policy import Policy
-from profiler_kit.record import Capture
-from profiler_kit.stats import Stats
 from profiler_kit.store import open_store
-from profiler_kit.writer import BackgroundWriter
+from profiler_kit.store.ids import capture_id_time, new_capture_id
+from profiler_kit.store.record import Capture
+from profiler_kit.web.counters import Stats
+from profiler_kit.web.policy import Policy
+from profiler_kit.web.writer import BackgroundWriter
 
 HOUR = 3600.0
 

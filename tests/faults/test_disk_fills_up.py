@@ -22,7 +22,7 @@ import os
 import time
 from pathlib import Path
 
-from profiler_kit.writer import RETENTION_EVERY
+from profiler_kit.web.writer import RETENTION_EVERY
 
 TMPFS_SIZE = "32m"  # ~1 KiB per capture: the store cannot fill this by itself within the test
 PHASE_S = 2.5

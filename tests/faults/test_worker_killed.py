@@ -31,7 +31,7 @@ import signal
 import time
 
 from profiler_kit.store import open_store
-from profiler_kit.writer import BATCH
+from profiler_kit.web.writer import BATCH
 
 KILLS = 3
 CLIENT_THREADS = 4

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from profiler_kit.errors import StoreError
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
-from profiler_kit.stats import Stats
 from profiler_kit.store import Store, open_store
-from profiler_kit.writer import RETENTION_EVERY, BackgroundWriter
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
+from profiler_kit.web.counters import Stats
+from profiler_kit.web.writer import RETENTION_EVERY, BackgroundWriter
 
 
 def _capture() -> Capture:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import atheris
 
-from profiler_kit.cpu import decode_profile
-from profiler_kit.memory import decode_summary
+from profiler_kit.capture.cpu import decode_profile
+from profiler_kit.capture.memory import decode_summary
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
-from profiler_kit.tokens import TokenCheck, check_token, make_token
+from profiler_kit.web.tokens import TokenCheck, check_token, make_token
 
 SECRET = "atheris-secret"
 TARGETS = ("decode_profile", "decode_summary", "check_token")

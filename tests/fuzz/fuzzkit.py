@@ -133,8 +133,8 @@ REPRO_BASELINE_TEXTS = {
 
 
 def make_capture(**fields: Any) -> Any:
-    from profiler_kit.ids import new_capture_id
-    from profiler_kit.record import Capture
+    from profiler_kit.store.ids import new_capture_id
+    from profiler_kit.store.record import Capture
 
     started = float(fields.pop("started_at", 1_700_000_000.0))
     values: dict[str, Any] = {

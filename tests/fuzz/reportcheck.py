@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from fuzzkit import make_capture
+from profiler_kit.reports.render import render_capture_report
 
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.report.render import render_capture_report
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.store import open_store
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
 
@@ -67,17 +67,18 @@ def hostile_capture(names: Names, *, kind: str = "request", started_at: float = 
 
 def capture_report(names: Names, kind: str = "request") -> tuple[str, Any]:
     view = CaptureView.load(hostile_capture(names, kind=kind))
-    from profiler_kit.report.capture_data import capture_report_data
+    from profiler_kit.reports.capture_data import capture_report_data
 
     return render_capture_report(view), capture_report_data(view)
 
 
 def aggregate_report(names: Names, directory: Path, store_name: str) -> tuple[str, dict[str, Any]]:
     """The aggregate report with a baseline (diff views too), from stores named ``store_name``."""
-    from profiler_kit.aggregate import aggregate
-    from profiler_kit.calltree import FrameTable
-    from profiler_kit.report.aggregate_data import aggregate_report_data
-    from profiler_kit.report.render import render_aggregate_report
+    from profiler_kit.reports.aggregate_data import aggregate_report_data
+    from profiler_kit.reports.render import render_aggregate_report
+
+    from profiler_kit.analysis.aggregate import aggregate
+    from profiler_kit.analysis.calltree import FrameTable
 
     current = directory / f"{store_name}.sqlite3"
     base = directory / f"{store_name}-base.sqlite3"

@@ -24,14 +24,14 @@ import fuzzkit
 import pytest
 from fuzzkit import invoke, make_capture
 
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.cpu import decode_profile
+from profiler_kit.capture.memory import decode_summary
 from profiler_kit.check.baseline import BaselineError, load_baseline
-from profiler_kit.cpu import decode_profile
 from profiler_kit.errors import ProfilerKitError
-from profiler_kit.memory import decode_summary
 from profiler_kit.store import open_store
 from profiler_kit.testing import cpu_blob, frame_string, read_captures
-from profiler_kit.tokens import TokenCheck, check_token
+from profiler_kit.web.tokens import TokenCheck, check_token
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from profiler_kit.testing import read_captures
-from profiler_kit.tokens import make_token
 from profiler_kit.web.asgi import ProfilerMiddleware as AsgiMiddleware
+from profiler_kit.web.tokens import make_token
 from profiler_kit.web.wsgi import ProfilerMiddleware as WsgiMiddleware
 
 SECRET = "fuzz-secret"

@@ -19,7 +19,7 @@ import pytest
 import reportcheck
 from reportcheck import Names
 
-from profiler_kit.aggregate import route_key
+from profiler_kit.analysis.aggregate import route_key
 
 # The browser fixtures of tests/browser (one Chromium per session, pages that
 # record console messages, errors, requests and dialogs), reused as they are.

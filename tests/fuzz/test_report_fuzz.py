@@ -18,7 +18,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 from reportcheck import Names
 
-from profiler_kit.aggregate import route_key
+from profiler_kit.analysis.aggregate import route_key
 
 names = st.builds(
     Names,

@@ -37,11 +37,11 @@ from fuzzkit import (
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.cpu import decode_profile
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.cpu import decode_profile
+from profiler_kit.capture.memory import decode_summary
 from profiler_kit.errors import ProfilerKitError
-from profiler_kit.memory import decode_summary
-from profiler_kit.store import APPLICATION_ID, SCHEMA_VERSION
+from profiler_kit.store.sqlite import APPLICATION_ID, SCHEMA_VERSION
 
 PAGE = 4096
 HEADER_FIELDS = [  # (offset, width) of every field of SQLite's 100-byte file header
@@ -524,7 +524,7 @@ def test_decoders_raise_only_value_error(blob: Any) -> None:
 @fuzz_settings(weight=2.0)
 def test_capture_view_and_report_data(cpu: Any, memory: Any) -> None:
     """CaptureView.load: a view or CorruptCaptureError; a loaded view always renders."""
-    from profiler_kit.report.render import render_capture_report
+    from profiler_kit.reports.render import render_capture_report
 
     capture = fuzzkit.make_capture(
         cpu_profile=cpu if isinstance(cpu, bytes) else None,

@@ -14,7 +14,7 @@ from fuzzkit import check_cli, fuzz_settings, invoke, signed_token
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from profiler_kit.tokens import (
+from profiler_kit.web.tokens import (
     MAX_TOKEN_LENGTH,
     MAX_TTL_S,
     TokenCheck,

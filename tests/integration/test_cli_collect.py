@@ -13,10 +13,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.cpu import encode_session, session_from_records
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.capture.cpu import encode_session, session_from_records
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 T0 = 1_700_000_000.0
 HANDLER = "handler\x00/app/views.py\x0010"

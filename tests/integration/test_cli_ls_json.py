@@ -10,9 +10,9 @@ import dataclasses
 import time
 from typing import Any
 
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
 from profiler_kit.store import CaptureSummary, open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"

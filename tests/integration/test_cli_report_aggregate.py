@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.aggregate import route_key
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.analysis.aggregate import route_key
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import cpu_blob
 from profiler_kit.testing import frame_string as frame
 from profiler_kit.units import counted

@@ -3,7 +3,7 @@
 The command runs as ``python -m profiler_kit`` in a subprocess from ``tmp_path``
 with a clean environment (no ``OTEL_*`` nor ``PROFILER_KIT_*`` variables of
 the machine), and exports to a real loopback receiver of
-:mod:`profiler_kit.testing_otlp` (the ``otlp_http_receiver`` and
+:mod:`profiler_kit.testing.otlp_receiver` (the ``otlp_http_receiver`` and
 ``otlp_grpc_receiver`` fixtures of tests/conftest.py).
 
 Captures come from two sources:
@@ -33,10 +33,10 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.record import Capture
 from profiler_kit.store import open_store
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import HOT_SCRIPT, frame_string, make_capture
-from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
+from profiler_kit.testing.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
 
 COMMAND_TIMEOUT_S = 60.0
 DERIVED = "profiler_kit.derived_from_samples"

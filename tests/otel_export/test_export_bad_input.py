@@ -14,7 +14,7 @@ from typing import Any
 import grpc  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
-from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver
+from profiler_kit.testing.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
 
 CAPTURES = 3
 QUICK = ("--timeout", "2")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from profiler_kit.testing import cpu_blob, frame_string
-from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
+from profiler_kit.testing.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
 
 Receiver = OtlpHttpReceiver | OtlpGrpcReceiver
 

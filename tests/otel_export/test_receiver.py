@@ -1,4 +1,4 @@
-"""The loopback OTLP receivers of profiler_kit.testing_otlp, fed by the OpenTelemetry SDK itself."""
+"""The loopback OTLP receivers of profiler_kit.testing.otlp_receiver, fed by the SDK itself."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind
 
-from profiler_kit.testing_otlp import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
+from profiler_kit.testing.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver, ReceivedSpan
 
 
 def emit_two_spans(exporter: SpanExporter) -> tuple[str, str, str]:

@@ -36,10 +36,10 @@ from typing import Any
 import pytest
 
 from profiler_kit.config import ENV_PREFIX, Settings
-from profiler_kit.record import Capture
 from profiler_kit.store import CaptureSummary, open_store
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import read_captures, wait_for_captures
-from profiler_kit.testing_otlp import OtlpHttpReceiver, ReceivedSpan
+from profiler_kit.testing.otlp_receiver import OtlpHttpReceiver, ReceivedSpan
 
 HERE = Path(__file__).resolve().parent
 ROOT_CONFTEST = HERE.parent / "conftest.py"

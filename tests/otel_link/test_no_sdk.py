@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
 
 # app -> (URL prefix, hot function)
 ENDPOINTS = {

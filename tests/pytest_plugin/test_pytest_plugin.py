@@ -363,7 +363,7 @@ def test_without_memray_memory_budgets_are_noted_not_checked(pytester: pytest.Py
     # Holding profiler-kit's memray lease is what another memory capture does.
     pytester.makeconftest(
         """
-        from profiler_kit.memory import memray_lock
+        from profiler_kit.capture.memory import memray_lock
 
         memray_lock.acquire()
         """

@@ -1,4 +1,4 @@
-"""The streaming aggregation of many captures (profiler_kit.aggregate.aggregate).
+"""The streaming aggregation of many captures (profiler_kit.analysis.aggregate.aggregate).
 
 Every capture here is built by hand, with known routes, wall times, statuses,
 CPU and GC times and CPU profiles, and put in a store under ``tmp_path``;
@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.aggregate import SLOWEST_KEPT, aggregate, percentile, route_key
-from profiler_kit.calltree import FrameTable
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.analysis.aggregate import SLOWEST_KEPT, aggregate, percentile, route_key
+from profiler_kit.analysis.calltree import FrameTable
 from profiler_kit.store import Selection, open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import cpu_blob, memory_blob
 from profiler_kit.testing import frame_string as frame
 

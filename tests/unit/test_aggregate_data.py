@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profiler_kit.reports.aggregate_data import DATA_VERSION, aggregate_report_data
 
-from profiler_kit.aggregate import Aggregate, aggregate
-from profiler_kit.calltree import FrameTable
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
-from profiler_kit.report.aggregate_data import DATA_VERSION, aggregate_report_data
+from profiler_kit.analysis.aggregate import Aggregate, aggregate
+from profiler_kit.analysis.calltree import FrameTable
 from profiler_kit.store import open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import cpu_blob, memory_blob
 from profiler_kit.testing import frame_string as frame
 

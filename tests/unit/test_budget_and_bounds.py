@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from profiler_kit.config import SettingsError, load_settings
-from profiler_kit.policy import Budget, Policy
-from profiler_kit.stats import Stats
 from profiler_kit.store import open_store
+from profiler_kit.web.counters import Stats
+from profiler_kit.web.policy import Budget, Policy
 
 
 class FakeClock:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from profiler_kit.calltree import CallNode, CallTree, build_call_tree
-from profiler_kit.cpu import CpuProfile
+from profiler_kit.analysis.calltree import CallNode, CallTree, build_call_tree
+from profiler_kit.capture.cpu import CpuProfile
 
 MAIN = "main\x00/app/main.py\x001"
 PARSE = "parse\x00/app/parse.py\x0010\x01cParser\x01l12"

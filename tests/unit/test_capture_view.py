@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from profiler_kit.capture_view import CaptureView, CorruptCaptureError, short_path
-from profiler_kit.record import Capture
+from profiler_kit.analysis.capture_view import CaptureView, CorruptCaptureError, short_path
+from profiler_kit.store.record import Capture
 
 SEP = os.sep
 

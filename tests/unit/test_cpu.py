@@ -13,7 +13,7 @@ import pytest
 from pyinstrument import Profiler
 from pyinstrument.session import Session
 
-from profiler_kit.cpu import (
+from profiler_kit.capture.cpu import (
     FORMAT,
     PyinstrumentEngine,
     ThreadSampler,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 
-from profiler_kit.durations import EXACT_LIMIT, DurationSummary
+from profiler_kit.analysis.durations import EXACT_LIMIT, DurationSummary
 
 
 def test_small_summaries_are_exact() -> None:

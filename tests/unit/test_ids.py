@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from profiler_kit.ids import capture_id_time, new_capture_id
+from profiler_kit.store.ids import capture_id_time, new_capture_id
 
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 

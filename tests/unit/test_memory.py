@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.errors import MemoryUnavailableError
-from profiler_kit.memory import (
+from profiler_kit.capture.memory import (
     AllocationSite,
     MemorySummary,
     MemoryTracker,
@@ -23,6 +22,7 @@ from profiler_kit.memory import (
     summarise,
     tracking,
 )
+from profiler_kit.errors import MemoryUnavailableError
 
 pytest.importorskip("memray")
 
@@ -229,7 +229,7 @@ def test_tracker_stops_itself_after_max_seconds_and_frees_the_lease() -> None:
     """A request that hangs must not hold the process's only memray tracker for ever."""
     import time
 
-    from profiler_kit.memory import MemoryTracker, allocation_totals, memray_lock
+    from profiler_kit.capture.memory import MemoryTracker, allocation_totals, memray_lock
 
     tracker = MemoryTracker()
     tracker.start(max_seconds=0.2)
@@ -253,8 +253,8 @@ def test_tracker_stops_itself_after_max_seconds_and_frees_the_lease() -> None:
 
 
 def test_tracker_stopped_by_its_owner_cancels_the_timer() -> None:
-    from profiler_kit import memory
-    from profiler_kit.memory import MemoryTracker
+    from profiler_kit.capture import memory
+    from profiler_kit.capture.memory import MemoryTracker
 
     tracker = MemoryTracker()
     tracker.start(max_seconds=60)
@@ -273,7 +273,7 @@ def test_sites_resolve_only_the_largest_records_but_count_them_all(
     """A limit on resolved records keeps the largest site and loses nothing from the totals."""
     import memray
 
-    from profiler_kit.memory import _sites
+    from profiler_kit.capture.memory import _sites
 
     path, line = capture
 
@@ -296,7 +296,7 @@ def test_sites_keep_one_copy_of_a_frame_they_share(capture: tuple[Path, int]) ->
     """Stacks that share a frame hold the same tuple, not one copy each from memray."""
     import memray
 
-    from profiler_kit.memory import _sites
+    from profiler_kit.capture.memory import _sites
 
     path, _ = capture
     with memray.FileReader(str(path)) as reader:

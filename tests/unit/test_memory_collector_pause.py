@@ -23,9 +23,9 @@ from unittest import mock
 
 import pytest
 
-from profiler_kit import gcwatch
-from profiler_kit.memory import MemoryTracker, memory_unavailable_reason
-from profiler_kit.sampler import SamplerHub, SampleTarget
+from profiler_kit.capture import gcwatch
+from profiler_kit.capture.memory import MemoryTracker, memory_unavailable_reason
+from profiler_kit.capture.sampler import SamplerHub, SampleTarget
 
 pytestmark = pytest.mark.skipif(
     memory_unavailable_reason() is not None, reason="memray is not available here"
@@ -127,8 +127,8 @@ DUPLICATES = textwrap.dedent(
     """
     import gc, threading, time
     import memray
-    from profiler_kit import gcwatch
-    from profiler_kit.memory import MemoryTracker
+    from profiler_kit.capture import gcwatch
+    from profiler_kit.capture.memory import MemoryTracker
 
     ROUNDS = 30
     gcwatch.install()  # the Python gc callback every web recorder installs

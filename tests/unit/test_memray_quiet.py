@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from profiler_kit.memory import memory_unavailable_reason
+from profiler_kit.capture.memory import memory_unavailable_reason
 
 pytestmark = pytest.mark.skipif(
     memory_unavailable_reason() is not None, reason="memray is not available here"
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 THREE_CAPTURES = textwrap.dedent(
     """
     import memray
-    from profiler_kit.memory import MemoryTracker
+    from profiler_kit.capture.memory import MemoryTracker
 
     for _ in range(3):
         tracker = MemoryTracker()
@@ -51,7 +51,7 @@ def test_memray_errors_still_print() -> None:
         from unittest import mock
 
         with mock.patch.object(memray, "set_log_level") as set_level:
-            import profiler_kit.memory as memory
+            import profiler_kit.capture.memory as memory
             memory._memray_quieted = False
             tracker = MemoryTracker()
             tracker.start()

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profiler_kit.reports.capture_data import capture_report_data
+from profiler_kit.reports.render import embed_json, render_capture_report, write_capture_report
 from pyinstrument.session import Session
 
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.cpu import encode_session
-from profiler_kit.ids import new_capture_id
-from profiler_kit.memory import AllocationSite, MemorySummary, encode_summary
-from profiler_kit.record import Capture
-from profiler_kit.report.capture_data import capture_report_data
-from profiler_kit.report.render import embed_json, render_capture_report, write_capture_report
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.cpu import encode_session
+from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 HOSTILE_FILE = "/srv/<svg onload=alert(2)>/a&b.py"

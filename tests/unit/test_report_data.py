@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from profiler_kit.reports.capture_data import DATA_VERSION, MIN_NODE_SHARE, capture_report_data
 from pyinstrument.session import Session
 
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.cpu import encode_session
-from profiler_kit.ids import new_capture_id
-from profiler_kit.memory import AllocationSite, MemorySummary, encode_summary
-from profiler_kit.record import Capture
-from profiler_kit.report.capture_data import DATA_VERSION, MIN_NODE_SHARE, capture_report_data
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.cpu import encode_session
+from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 APP = "/srv/app"
 MAIN = f"main\x00{APP}/main.py\x001"

@@ -12,7 +12,7 @@ import runpy
 
 import pytest
 
-from profiler_kit import runner
+from profiler_kit.script import runner
 
 RUNNER = runner.__file__
 SCRIPT = "/app/job.py"

@@ -20,8 +20,8 @@ from types import FrameType
 
 import pytest
 
-from profiler_kit import sampler
-from profiler_kit.sampler import RawStack, SamplerHub, SampleTarget
+from profiler_kit.capture import sampler
+from profiler_kit.capture.sampler import RawStack, SamplerHub, SampleTarget
 
 PAUSES = sys.version_info[:2] == (3, 11)
 

@@ -19,9 +19,9 @@ from profiler_kit.errors import (
     StoreError,
     StoreVersionError,
 )
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
-from profiler_kit.store import APPLICATION_ID, SCHEMA_VERSION, CaptureSummary, open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
+from profiler_kit.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, CaptureSummary, open_store
 
 
 def make_capture(started_at: float, **changes: object) -> Capture:
@@ -249,8 +249,8 @@ def test_directory_path_raises(tmp_path: Path) -> None:
 _WRITER = """
 import sys, time
 from pathlib import Path
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 from profiler_kit.store import open_store
 
 path, worker, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -305,7 +305,7 @@ def test_concurrent_first_open_of_a_new_store(tmp_path: Path) -> None:
     go = tmp_path / "go"
     snippet = (
         "import os, sys, time\n"
-        "from profiler_kit.store import open_store\n"
+        "from profiler_kit.store.sqlite import open_store\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
         f"with open_store({str(path)!r}) as store: print(store.count())\n"
     )

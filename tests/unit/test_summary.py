@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pyinstrument.session import Session
 
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.cpu import encode_session
-from profiler_kit.ids import new_capture_id
-from profiler_kit.memory import AllocationSite, MemorySummary, encode_summary
-from profiler_kit.record import Capture
-from profiler_kit.summary import render_summary
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.cpu import encode_session
+from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
+from profiler_kit.script.summary import render_summary
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 from profiler_kit.units import format_bytes
 
 MAIN = "main\x00/srv/app/main.py\x001"

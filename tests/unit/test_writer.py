@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
-from profiler_kit.stats import Stats
 from profiler_kit.store import open_store
-from profiler_kit.writer import BackgroundWriter
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
+from profiler_kit.web.counters import Stats
+from profiler_kit.web.writer import BackgroundWriter
 
 
 def _capture(started_at: float, payload: bytes = b"") -> Capture:
@@ -113,8 +113,8 @@ import ctypes, ctypes.util, sys
 from pathlib import Path
 sys.path[:0] = [sys.argv[2]]
 from test_writer import _capture
-from profiler_kit.stats import Stats
-from profiler_kit.writer import BackgroundWriter
+from profiler_kit.web.counters import Stats
+from profiler_kit.web.writer import BackgroundWriter
 writer = BackgroundWriter(Path(sys.argv[1]), Stats(), queue_size=1000, max_captures=300)
 for i in range(900):
     writer.submit(lambda i=i: _capture(1_700_000_000 + i, i.to_bytes(4, "little") * 4_000))

@@ -71,7 +71,7 @@ def send(client: Client, url: str, count: int) -> None:
 
 
 def still_running() -> dict[str, Any]:
-    from profiler_kit.sampler import hub
+    from profiler_kit.capture.sampler import hub
     from profiler_kit.web.engines import profile_hook
     from profiler_kit.web.recorder import InFlight
 

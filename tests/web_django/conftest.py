@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.config import Settings
 from profiler_kit.store import CaptureSummary, open_store
 from profiler_kit.testing import read_captures, wait_for_captures

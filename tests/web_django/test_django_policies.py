@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.tokens import make_token
+from profiler_kit.web.tokens import make_token
 
 NewId = Callable[[], int]
 SERVER_KINDS = ("gunicorn", "uvicorn")

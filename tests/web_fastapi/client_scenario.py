@@ -86,7 +86,7 @@ SENDERS = {"testclient": send_test_client, "asgitransport": send_asgi_transport}
 
 
 def still_running() -> dict[str, Any]:
-    from profiler_kit.sampler import hub
+    from profiler_kit.capture.sampler import hub
     from profiler_kit.web.engines import profile_hook
     from profiler_kit.web.recorder import InFlight
 

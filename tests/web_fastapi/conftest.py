@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.calltree import CallNode, CallTree
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.calltree import CallNode, CallTree
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.config import ENV_PREFIX, Settings
-from profiler_kit.record import Capture
 from profiler_kit.store import CaptureSummary, open_store
+from profiler_kit.store.record import Capture
 from profiler_kit.testing import read_captures, stored_texts, wait_for_captures
 
 HERE = Path(__file__).resolve().parent

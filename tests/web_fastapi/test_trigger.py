@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.tokens import make_token
+from profiler_kit.web.tokens import make_token
 
 HEADER = "X-Profiler-Kit-Token"
 SECRET = "trigger-secret-" + secrets.token_hex(8)

@@ -74,7 +74,7 @@ def send(client: Any, count: int, pause_s: float) -> None:
 
 
 def still_running(wait_for_threads: bool) -> dict[str, Any]:
-    from profiler_kit.sampler import hub
+    from profiler_kit.capture.sampler import hub
     from profiler_kit.web.engines import profile_hook
     from profiler_kit.web.recorder import InFlight
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from profiler_kit.tokens import make_token
+from profiler_kit.web.tokens import make_token
 
 TOKEN_HEADER = "X-Profiler-Kit-Token"
 ITEM_ROUTE = "/items/<int:item_id>"

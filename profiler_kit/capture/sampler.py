@@ -27,8 +27,8 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-from profiler_kit.gcwatch import pause_collector, resume_collector
-from profiler_kit.rss import read_rss
+from profiler_kit.capture.gcwatch import pause_collector, resume_collector
+from profiler_kit.capture.rss import read_rss
 
 __all__ = [
     "SampleTarget",

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from profiler_kit import __version__, safejson
+from profiler_kit import __version__
 from profiler_kit.errors import (
     CaptureNotFoundError,
     StoreCorruptError,
     StoreError,
     StoreVersionError,
 )
-from profiler_kit.record import Capture
+from profiler_kit.store import safejson
+from profiler_kit.store.record import Capture
 
 __all__ = ["SCHEMA_VERSION", "CaptureSummary", "Selection", "Store", "open_store"]
 

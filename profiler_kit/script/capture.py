@@ -8,11 +8,11 @@ import platform
 import socket
 from pathlib import Path
 
-from profiler_kit.cpu import encode_session
-from profiler_kit.ids import new_capture_id
-from profiler_kit.memory import MemorySummary, encode_summary, summarise
-from profiler_kit.record import Capture
-from profiler_kit.runner import RunResult, Target, identifier_depth, machinery_depth
+from profiler_kit.capture.cpu import encode_session
+from profiler_kit.capture.memory import MemorySummary, encode_summary, summarise
+from profiler_kit.script.runner import RunResult, Target, identifier_depth, machinery_depth
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 __all__ = ["capture_from_run", "summarise_memory"]
 

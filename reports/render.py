@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from profiler_kit.reports.capture_data import capture_report_data
 
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.report.capture_data import capture_report_data
+from profiler_kit.analysis.capture_view import CaptureView
 
 __all__ = [
     "embed_json",

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from profiler_kit.calltree import CallTree, FrameTable
-from profiler_kit.cpu import CpuProfile, decode_profile
-from profiler_kit.durations import DurationSummary, percentile
-from profiler_kit.memory import MemorySummary, decode_summary
-from profiler_kit.record import Capture
+from profiler_kit.analysis.calltree import CallTree, FrameTable
+from profiler_kit.analysis.durations import DurationSummary, percentile
+from profiler_kit.capture.cpu import CpuProfile, decode_profile
+from profiler_kit.capture.memory import MemorySummary, decode_summary
 from profiler_kit.store import Selection, open_store
+from profiler_kit.store.record import Capture
 
 __all__ = ["Aggregate", "RouteAggregate", "aggregate", "percentile", "route_key"]
 

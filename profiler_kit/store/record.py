@@ -24,7 +24,7 @@ class Capture:
 
     Times are seconds; ``started_at`` is seconds since the Unix epoch.
     ``cpu_profile`` and ``memory_profile`` hold the encodings produced by
-    :mod:`profiler_kit.cpu` and :mod:`profiler_kit.memory`.
+    :mod:`profiler_kit.capture.cpu` and :mod:`profiler_kit.capture.memory`.
     """
 
     id: str

@@ -1,6 +1,6 @@
 """The plain data behind the report of many captures (aggregate contract version 1).
 
-Built from :mod:`profiler_kit.aggregate` results; tested on its own, rendered
+Built from :mod:`profiler_kit.analysis.aggregate` results; tested on its own, rendered
 by ``aggregate.html.j2``. Trees are pruned to what can be seen (nodes under
 0.1 % of their route), so 100,000 captures make a report of a few MB.
 """
@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.aggregate import Aggregate, RouteAggregate
-from profiler_kit.calltree import CallNode, CallTree, FrameTable
-from profiler_kit.cpu import decode_profile
+from profiler_kit.reports.capture_data import tree_data
+
+from profiler_kit.analysis.aggregate import Aggregate, RouteAggregate
+from profiler_kit.analysis.calltree import CallNode, CallTree, FrameTable
+from profiler_kit.capture.cpu import decode_profile
 from profiler_kit.errors import CaptureNotFoundError
-from profiler_kit.report.capture_data import tree_data
 from profiler_kit.units import counted
 
 __all__ = ["aggregate_report_data", "DATA_VERSION"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from profiler_kit.calltree import Hotspot
-from profiler_kit.capture_view import CaptureView
+from profiler_kit.analysis.calltree import Hotspot
+from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.units import format_bytes, format_count, format_seconds
 
 __all__ = ["render_summary"]

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from profiler_kit.cpu import CpuProfile
+from profiler_kit.capture.cpu import CpuProfile
 
 __all__ = ["CallNode", "CallTree", "FrameInfo", "FrameTable", "Hotspot", "build_call_tree"]
 

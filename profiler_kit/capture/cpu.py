@@ -27,8 +27,8 @@ from typing import Any, Literal, Protocol
 from pyinstrument import Profiler
 from pyinstrument.session import Session
 
-from profiler_kit import safejson
-from profiler_kit.sampler import SampleTarget, frame_identifier, hub
+from profiler_kit.capture.sampler import SampleTarget, frame_identifier, hub
+from profiler_kit.store import safejson
 
 __all__ = [
     "CpuEngine",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from profiler_kit.calltree import CallNode
-from profiler_kit.capture_view import CaptureView
-from profiler_kit.memory import AllocationSite
-from profiler_kit.record import Capture
+from profiler_kit.analysis.calltree import CallNode
+from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.capture.memory import AllocationSite
+from profiler_kit.store.record import Capture
 
 __all__ = ["DATA_VERSION", "capture_report_data", "tree_data"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from profiler_kit.errors import StoreError
-from profiler_kit.ids import new_capture_id
-from profiler_kit.record import Capture
 from profiler_kit.store import CaptureSummary, open_store
+from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.record import Capture
 
 __all__ = [
     "HOT_SCRIPT",
@@ -82,7 +82,7 @@ def cpu_blob(records: list[tuple[list[str], float]], *, start_time: float = 0.0)
 
     Lets tests build captures whose hotspots and totals are known exactly.
     """
-    from profiler_kit.cpu import encode_session, session_from_records
+    from profiler_kit.capture.cpu import encode_session, session_from_records
 
     total = sum(seconds for _, seconds in records)
     session = session_from_records(
@@ -93,7 +93,7 @@ def cpu_blob(records: list[tuple[list[str], float]], *, start_time: float = 0.0)
 
 def memory_blob(sites: Sequence[tuple[int, int, list[tuple[str, str, int]]]]) -> bytes:
     """A stored memory summary with these (bytes, count, innermost-first stack) top sites."""
-    from profiler_kit.memory import AllocationSite, MemorySummary, encode_summary
+    from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
 
     summary = MemorySummary(
         peak_bytes=max((b for b, _, _ in sites), default=0),

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from profiler_kit.config import Settings
-from profiler_kit.record import KeepReason
-from profiler_kit.stats import Stats
-from profiler_kit.tokens import TokenCheck, check_token
+from profiler_kit.store.record import KeepReason
+from profiler_kit.web.counters import Stats
+from profiler_kit.web.tokens import TokenCheck, check_token
 
 __all__ = ["Budget", "CaptureHook", "Decision", "Policy"]
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiler_kit.calltree import CallTree, FrameInfo
-from profiler_kit.cpu import decode_profile
+from profiler_kit.analysis.calltree import CallTree, FrameInfo
+from profiler_kit.capture.cpu import decode_profile
+from profiler_kit.capture.memory import MemorySummary, decode_summary
 from profiler_kit.errors import ProfilerKitError
-from profiler_kit.memory import MemorySummary, decode_summary
-from profiler_kit.record import Capture
+from profiler_kit.store.record import Capture
 
 __all__ = ["CaptureView", "short_path"]
 

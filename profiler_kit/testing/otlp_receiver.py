@@ -3,7 +3,7 @@
 Each receiver decodes what exporters send into plain :class:`ReceivedSpan`
 records that tests can assert on, with no collector to install::
 
-    from profiler_kit.testing_otlp import OtlpHttpReceiver
+    from profiler_kit.testing.otlp_receiver import OtlpHttpReceiver
 
     with OtlpHttpReceiver() as receiver:
         export_to(receiver.endpoint)  # http://127.0.0.1:PORT (POST /v1/traces)

@@ -1,7 +1,7 @@
 """The background writer: everything slow happens here, off the request path.
 
 Requests hand over a *builder*, a function that turns raw profiler output
-into a :class:`~profiler_kit.record.Capture` (encoding a pyinstrument
+into a :class:`~profiler_kit.store.record.Capture` (encoding a pyinstrument
 session, summarising a memray file). A single daemon thread runs builders
 and appends captures to the store in batches. The queue is bounded: when it
 is full a capture is dropped and counted, never waited for. A forked worker
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from profiler_kit.errors import StoreError
-from profiler_kit.record import Capture
-from profiler_kit.stats import Stats
 from profiler_kit.store import Store, open_store
+from profiler_kit.store.record import Capture
+from profiler_kit.web.counters import Stats
 
 __all__ = ["BackgroundWriter", "writer_for"]
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pyinstrument.session import Session
 
-from profiler_kit.cpu import CpuEngine, PyinstrumentEngine, ThreadSampler
+from profiler_kit.capture.cpu import CpuEngine, PyinstrumentEngine, ThreadSampler
+from profiler_kit.capture.memory import MemoryTracker
 from profiler_kit.errors import TargetError
-from profiler_kit.memory import MemoryTracker
 
 __all__ = ["Target", "RunResult", "run_target", "machinery_depth", "identifier_depth"]
 

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler_kit import safejson
+from profiler_kit.capture.gcwatch import pause_collector, resume_collector
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
-from profiler_kit.gcwatch import pause_collector, resume_collector
+from profiler_kit.store import safejson
 
 __all__ = [
     "AllocationSite",
