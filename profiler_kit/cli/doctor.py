@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from profiler_kit.config import DEFAULT_STORE
+
 __all__ = ["doctor"]
 
 
@@ -16,7 +18,7 @@ __all__ = ["doctor"]
     type=click.Path(path_type=Path),
     default=None,
     help="Capture store to check. [default: $PROFILER_KIT_STORE, then "
-    "[tool.profiler-kit] store in pyproject.toml, then .profiler-kit/captures.sqlite3]",
+    f"[tool.profiler-kit] store in pyproject.toml, then {DEFAULT_STORE.as_posix()}]",
 )
 @click.option(
     "--otlp-endpoint",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import tempfile
 from pathlib import Path
@@ -105,6 +106,47 @@ def test_policy_warnings(changes: dict[str, Any], name: str) -> None:
     checks = {c.name: c for c in doctor.check_policy(Settings(**changes))}
     assert checks[name].status == "warn"
     assert checks[name].fix
+
+
+@pytest.mark.parametrize(
+    ("changes", "name", "quoted"),
+    [
+        ({"sample_rate": 0.5}, "sample_rate", "({sample_rate:g} is the default)"),
+        ({"slow_ms": 20.0}, "slow_ms", "({slow_ms:g} is the default)"),
+        (
+            {"max_captures_per_minute": 0},
+            "max_captures_per_minute",
+            "({max_captures_per_minute} is the default)",
+        ),
+        (
+            {"max_captures_per_minute": 601},
+            "max_captures_per_minute",
+            "({max_captures_per_minute} is the default)",
+        ),
+        (
+            {"retention_max_captures": 0, "retention_max_bytes": 0},
+            "retention",
+            "(defaults: {retention_max_captures} captures, {retention_max_bytes} bytes)",
+        ),
+        ({"queue_size": 0}, "queue_size", "({queue_size} is the default)"),
+        (
+            {"memory_sample_rate": 0.5},
+            "memory_sample_rate",
+            "({memory_sample_rate:g} is the default)",
+        ),
+        (
+            {"memory": True, "memory_max_s": 0.0},
+            "memory_max_s",
+            "({memory_max_s:g} s is the default)",
+        ),
+    ],
+)
+def test_fixes_quote_the_current_defaults(changes: dict[str, Any], name: str, quoted: str) -> None:
+    """A default changed in Settings shows up in the advice, which never names a stale one."""
+    defaults = {field.name: field.default for field in dataclasses.fields(Settings)}
+    checks = {c.name: c for c in doctor.check_policy(Settings(**changes))}
+    fix = checks[name].fix
+    assert fix is not None and quoted.format(**defaults) in fix
 
 
 def test_unwritable_directory_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
