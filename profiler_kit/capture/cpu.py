@@ -16,6 +16,7 @@ and can be aggregated without building pyinstrument's frame tree.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -70,31 +71,44 @@ class PyinstrumentEngine:
 
 
 class ThreadSampler:
-    """Samples the calling thread from the sampler hub, without the profile hook.
+    """Samples a thread from the sampler hub, without the profile hook.
 
-    Used while memray owns the hook. Sample weights are the measured time
-    between samples, so totals stay right even when a sample is late.
+    The one engine for CPU while memray owns the hook, for a script
+    (``profiler-kit run --memory``: the calling thread, registered here) and
+    for a web request profiled from its first line (the request's own hub
+    target, which its recorder registers under the request's key: pass it
+    as ``target`` and start with ``register=False``). Sample weights are the
+    measured time between samples, so totals stay right even when a sample
+    is late.
     """
 
-    def __init__(self, interval: float = 0.001) -> None:
+    def __init__(self, interval: float = 0.001, target: SampleTarget | None = None) -> None:
         self.interval = interval
-        self._target: SampleTarget | None = None
+        if target is None:
+            target = SampleTarget(threading.get_ident(), math.inf)
+        self.target = target
+        self._registered = False
         self._started_wall = 0.0
         self._started_cpu = 0.0
 
-    def start(self) -> None:
+    def start(self, *, register: bool = True) -> None:
+        """Have the hub sample the target from now on (once it is registered)."""
         self._started_wall = time.time()
         self._started_cpu = time.process_time()
         hub.interval = min(hub.interval, self.interval)
-        self._target = SampleTarget(threading.get_ident(), start_at=time.perf_counter())
-        hub.add(self._target, self._target)
+        self.target.start_at = time.perf_counter()
+        if register:
+            hub.add(self.target, self.target)
+            self._registered = True
 
     def stop(self) -> Session:
-        target = self._target
-        assert target is not None, "stop() before start()"
-        hub.remove(target)
+        """Unregister (if :meth:`start` registered) and return what was sampled."""
+        assert self._started_wall, "stop() before start()"
+        if self._registered:
+            hub.remove(self.target)
+            self._registered = False
         return session_from_records(
-            target.records,
+            self.target.records,
             start_time=self._started_wall,
             duration=time.time() - self._started_wall,
             interval=self.interval,

@@ -34,6 +34,7 @@ __all__ = [
     "MemoryTracker",
     "decode_summary",
     "encode_summary",
+    "memray_busy",
     "memray_lock",
     "memory_unavailable_reason",
     "summarise",
@@ -83,6 +84,11 @@ def _fresh_lock_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_fresh_lock_after_fork)
+
+
+def memray_busy() -> bool:
+    """Whether a tracker (or an exclusive summary) holds the process's memray lease now."""
+    return memray_lock.locked()  # the global: replaced after a fork
 
 
 def memory_unavailable_reason() -> str | None:
@@ -319,14 +325,23 @@ def _pin_search_path_strings() -> None:
 
 
 def summarise(
-    path: Path, *, drop_outer: Callable[[Sequence[Frame]], int] | None = None
+    path: Path,
+    *,
+    drop_outer: Callable[[Sequence[Frame]], int] | None = None,
+    exclusive: bool = False,
 ) -> MemorySummary:
     """Read a memray capture file into a :class:`MemorySummary`.
 
     ``drop_outer`` gets a stack outermost first and says how many of its frames
     belong to the profiler's own machinery, so stacks start at the profiled
-    code; a negative answer leaves the allocation out of the sites.
+    code; a negative answer leaves the allocation out of the sites. With
+    ``exclusive``, the process's memray lease is held while reading (waiting
+    for it if need be), so that no tracker starting meanwhile records the
+    reading as its own allocations.
     """
+    if exclusive:
+        with memray_lock:
+            return summarise(path, drop_outer=drop_outer)
     import memray
 
     # Closed here, not left to memray's finaliser: on 3.13 the collector can

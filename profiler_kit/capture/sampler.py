@@ -163,10 +163,12 @@ class SamplerHub:
     """Samples every registered :class:`SampleTarget` every ``interval`` seconds.
 
     Targets are registered under a key: a request served on its own thread
-    under that thread's id (which also makes :attr:`targets` the registry of
-    what each thread is serving), anything else under itself. Registering and
-    unregistering are single dict operations, atomic under the GIL and
-    lock-free: every watched request does both, and most never get sampled.
+    under that thread's id (which also makes the registry the record of what
+    each thread is serving: :meth:`target_of`), anything else under its own
+    id. The registry is the hub's alone: :meth:`add`, :meth:`remove`,
+    :meth:`target_of` and :meth:`registered` are the only ways in. Each is a
+    single dict operation, atomic under the GIL and lock-free: every watched
+    request registers and unregisters, and most never get sampled.
     Between samples the hub sleeps until the earliest ``start_at`` of its
     targets (a watched request becomes due only at half the slow threshold,
     so under steady traffic it wakes a few times a second, not a hundred), or
@@ -180,7 +182,7 @@ class SamplerHub:
 
     def __init__(self, interval: float = 0.001) -> None:
         self.interval = interval
-        self.targets: dict[Any, SampleTarget] = {}
+        self._new_registry()
         self._lock = threading.Lock()
         self._running = False
         self._pid = os.getpid()
@@ -190,10 +192,27 @@ class SamplerHub:
         # is looking or not running, so that add() always wakes or starts it then.
         self._wake_at = math.inf
 
+    def _new_registry(self) -> None:
+        self._targets: dict[Any, SampleTarget] = {}
+        # The dict's own method, bound: finding what a thread serves is on every
+        # sync request's path, and a Python-level wrapper would add a frame.
+        self.target_of: Callable[[Any], SampleTarget | None] = self._targets.get
+        """``target_of(key)``: the target registered under ``key``, or None."""
+        self._unregister = self._targets.pop
+
     def add(self, target: SampleTarget, key: Any) -> None:
-        self.targets[key] = target
+        """Register ``target`` under ``key``; it is sampled once its ``start_at`` comes."""
+        self._targets[key] = target
         if target.start_at < self._wake_at:
             self.wake()
+
+    def remove(self, key: Any) -> None:
+        """Unregister whatever is under ``key`` (nothing, if it is gone already)."""
+        self._unregister(key, None)
+
+    def registered(self) -> list[SampleTarget]:
+        """A snapshot of every registered target (other threads add and remove meanwhile)."""
+        return list(self._targets.values())
 
     def wake(self) -> None:
         """Have the hub look at its targets now (one became due sooner than it planned)."""
@@ -202,14 +221,11 @@ class SamplerHub:
         else:
             self._start()
 
-    def remove(self, key: Any) -> None:
-        self.targets.pop(key, None)
-
     def after_fork_in_child(self) -> None:
         """The parent's sampler thread does not exist in a forked child."""
         self._lock = threading.Lock()
         self._pid, self._running, self._saved_switch = os.getpid(), False, None
-        self.targets = {}
+        self._new_registry()
         self._wake = threading.Event()
         self._wake_at = math.inf
 
@@ -228,17 +244,17 @@ class SamplerHub:
             # misses cuts the coming wait short.
             self._wake_at = math.inf
             self._wake.clear()
-            targets = list(self.targets.values())
+            targets = self.registered()
             now = time.perf_counter()
             if not targets:
                 self._restore_switch_interval()
                 idle_since = idle_since if idle_since is not None else now
                 if now - idle_since >= self.LINGER:
                     with self._lock:
-                        if not self.targets:
+                        if not self._targets:
                             self._running = False
                     if not self._running:
-                        if self.targets:  # added while this thread was leaving
+                        if self._targets:  # added while this thread was leaving
                             self._start()
                         return
                 # Look again within IDLE_TICK: a target due later than that

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pyinstrument import Profiler
 
-from profiler_kit.capture import memory as memory_module
-from profiler_kit.capture.memory import MemoryTracker
+from profiler_kit.capture.cpu import ThreadSampler
+from profiler_kit.capture.memory import MemoryTracker, memray_busy
 from profiler_kit.capture.rss import read_rss
 from profiler_kit.capture.sampler import SampleTarget, hub
 from profiler_kit.errors import MemoryBusyError, MemoryUnavailableError
@@ -70,7 +70,7 @@ class _ProfileHook:
     def start_profiler(self, profiler: Any) -> bool:
         """Start ``profiler`` unless memray holds the hook; False means: use the hub."""
         with self.lock:
-            if memory_module.memray_lock.locked():  # looked up: replaced after a fork
+            if memray_busy():
                 return False
             profiler.start()
             self.profilers += 1
@@ -135,8 +135,8 @@ class RequestEngines(SampleTarget):
                 self.profiler = profiler
                 return
         # memray holds the profile hook: the hub samples this request instead,
-        # from now on, once it is registered (hub.add).
-        self.start_at = time.perf_counter()
+        # from now on, once RequestRecorder.start() has registered it.
+        ThreadSampler(self.interval, target=self).start(register=False)
 
     # -- threadpool hops -----------------------------------------------------
 

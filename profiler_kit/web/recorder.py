@@ -1,4 +1,4 @@
-"""One request's capture, from the decision at its start to the store.
+"""One request's capture, from the decision at its start to the writer.
 
 :class:`RequestRecorder` is what every plugin holds. ``start()`` asks the
 policy, attaches the profilers and returns an :class:`InFlight` (or ``None``
@@ -10,9 +10,7 @@ costs a counter and one log line, never the request.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import os
 import socket
 import threading
 import time
@@ -22,23 +20,18 @@ from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.analysis.calltree import CallTree
 from profiler_kit.capture import gcwatch
-from profiler_kit.capture import memory as memory_module
-from profiler_kit.capture.cpu import decode_profile, encode_session, session_from_records
 from profiler_kit.capture.gcwatch import GcTally
-from profiler_kit.capture.memory import MemorySummary, encode_summary, summarise
 from profiler_kit.capture.rss import read_rss
 from profiler_kit.capture.sampler import hub, running_task
 from profiler_kit.config import Settings, load_settings
 from profiler_kit.errors import MemoryBusyError
-from profiler_kit.otel.derive import link_attributes
 from profiler_kit.otel.link import SpanLink, current_span_link, install_span_catcher, sdk_state
-from profiler_kit.otel.live import emit_live_spans
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture, KeepReason
+from profiler_kit.web.assembly import CaptureAssembler
 from profiler_kit.web.counters import Stats
-from profiler_kit.web.engines import THREADPOOL_FRAME, WATCH_FROM, RequestEngines
+from profiler_kit.web.engines import WATCH_FROM, RequestEngines
 from profiler_kit.web.policy import CaptureHook, Decision, Policy
 from profiler_kit.web.writer import BackgroundWriter, writer_for
 
@@ -46,18 +39,6 @@ __all__ = ["CURRENT", "InFlight", "RequestRecorder"]
 
 CURRENT: ContextVar[InFlight | None] = ContextVar("profiler_kit_request", default=None)
 RouteOf = str | None | Callable[[Any], str | None]
-
-_WEB_DIR = os.path.dirname(__file__) + os.sep
-_THREADPOOL_FILE = os.path.join(os.path.dirname(__file__), "threadpool.py")
-_PLACEHOLDERS = ("[await]", "[out-of-context]")
-_HOP_FUNCTIONS = ("_hop", "_async_hop")
-_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
-
-
-def _own_dirs() -> tuple[str, ...]:
-    import profiler_kit.plugins as plugins
-
-    return (_WEB_DIR, *(os.path.join(p, "") for p in plugins.__path__))
 
 
 class InFlight(RequestEngines):
@@ -104,7 +85,7 @@ def current_flight() -> InFlight | None:
     """
     flight = CURRENT.get()
     if flight is None:
-        flight = hub.targets.get(threading.get_ident())  # type: ignore[assignment]
+        flight = hub.target_of(threading.get_ident())  # type: ignore[assignment]
     return flight
 
 
@@ -149,7 +130,7 @@ class RequestRecorder:
             max_captures=self.settings.retention_max_captures,
             max_bytes=self.settings.retention_max_bytes,
         )
-        self._own_dirs = _own_dirs()
+        self.assembler = CaptureAssembler(self.settings, self.stats, self.host)
         self._slow_s = self.settings.slow_ms / 1000.0
         self._watch_after_s = self._slow_s * WATCH_FROM
         gcwatch.install(current_flight)
@@ -216,13 +197,14 @@ class RequestRecorder:
                 flight._token = CURRENT.set(flight)
             else:
                 key = flight.thread_id
-                if key in hub.targets:
+                previous = hub.target_of(key)
+                if previous is not None:
                     # The thread's previous request: still running around this one
                     # (nested middlewares), or handed to a server or test client
                     # that never ended it, which end_if_left() ends now, on the
                     # thread that started its profilers.
-                    end_if_left = getattr(hub.targets.get(key), "end_if_left", None)
-                    if end_if_left is None or not end_if_left() or key in hub.targets:
+                    end_if_left = getattr(previous, "end_if_left", None)
+                    if end_if_left is None or not end_if_left() or hub.target_of(key):
                         key = id(flight)
             flight.key = key
             hub.add(flight, key)
@@ -260,8 +242,8 @@ class RequestRecorder:
             flight.finished = True
             if flight.otel is not None:
                 flight.otel.release()
-            # _forget() written out: a sync request, the common case, makes no call.
-            hub.targets.pop(flight.key, None)
+            # _forget() written out: a sync request, the common case, makes one call.
+            hub.remove(flight.key)
             if flight._token is not None:
                 self._leave_context(flight)
             return
@@ -380,8 +362,8 @@ class RequestRecorder:
 
         def build() -> Capture | None:
             try:
-                capture = self._build(facts, session, records, hop_sessions, tracker_path)
-                return self._link(capture, link)
+                capture = self.assembler.build(facts, session, records, hop_sessions, tracker_path)
+                return self.assembler.link(capture, link)
             finally:
                 if link is not None:
                     link.release()  # no-op when linked; else the span ends unlinked
@@ -392,142 +374,9 @@ class RequestRecorder:
             if link is not None:
                 link.release()
 
-    def _link(self, capture: Capture, link: SpanLink | None) -> Capture | None:
-        """On the writer: tell the server span about its capture, emit live spans.
-
-        Returns ``None`` when the capture is to be emitted but not stored.
-        """
-        mode = self.settings.otel_spans
-        if link is None and mode == "off":
-            return capture
-        tree = CallTree()
-        if capture.cpu_profile:
-            tree.add_profile(decode_profile(capture.cpu_profile))
-        bounds = link.bounds() if link is not None else (None, None)
-        if link is not None:
-            link.release(link_attributes(capture, tree))
-        if mode != "off":
-            try:
-                emit_live_spans(
-                    capture,
-                    tree,
-                    min_share=self.settings.otel_min_share,
-                    min_frame_ms=self.settings.otel_min_frame_ms,
-                    within=bounds,
-                )
-            except Exception as error:
-                self.stats.failure("emitting live OpenTelemetry spans", error)
-            if mode == "live-only":
-                return None
-        return capture
-
-    def _build(
-        self,
-        facts: dict[str, Any],
-        session: Any,
-        records: list[tuple[list[str], float]],
-        hop_sessions: list[Any],
-        tracker_path: Path | None,
-    ) -> Capture:
-        """Runs on the writer thread: trim, merge and encode the profiles."""
-        main: list[tuple[list[str], float]] = []
-        if session is not None:
-            main += self._trimmed(session.frame_records)
-        main += self._trimmed(records)
-        merged = list(main)
-        for hop in hop_sessions:
-            merged += self._trimmed(hop.frame_records, hop=True)
-        combined = session_from_records(
-            merged,
-            start_time=facts["started_at"],
-            duration=facts["wall_s"],
-            interval=self.settings.interval,
-            cpu_time=0.0,
-        )
-        extra = facts.pop("extra")
-        thread_cpu_s = facts.pop("thread_cpu_s")
-        if extra["async"]:
-            # The loop thread also ran other requests: count only this one's samples.
-            on_cpu = sum(
-                seconds
-                for stack, seconds in main
-                if stack and not stack[-1].startswith(_PLACEHOLDERS)
-            )
-            cpu_s = on_cpu + extra["threadpool_cpu_s"]
-        else:
-            cpu_s = thread_cpu_s + extra["threadpool_cpu_s"]
-        memory: MemorySummary | None = None
-        if tracker_path is not None:
-            # Hold the process's memray lease while reading the file: a tracker
-            # started meanwhile would record this summarising as the next
-            # request's allocations (measured: captures grew 18 -> 1.35M
-            # allocations under load). Requests wanting memory meanwhile are
-            # captured without it and counted as memory.busy.
-            try:
-                with memory_module.memray_lock:
-                    memory = summarise(tracker_path, drop_outer=self._memory_outer)
-            finally:
-                _remove(tracker_path)
-        route = facts["route"]
-        return Capture(
-            kind="request",
-            service=self.settings.service,
-            host=self.host,
-            pid=os.getpid(),
-            cpu_s=cpu_s,
-            target=f"{facts['method']} {route or facts['path']}",
-            peak_memory=memory.peak_bytes if memory else None,
-            allocated_bytes=memory.total_bytes if memory else None,
-            allocations=memory.allocations if memory else None,
-            cpu_profile=encode_session(combined),
-            memory_profile=encode_summary(memory) if memory else None,
-            extra={k: v for k, v in extra.items() if v is not None},
-            **facts,
-        )
-
-    def _trimmed(
-        self, records: list[tuple[list[str], float]], *, hop: bool = False
-    ) -> list[tuple[list[str], float]]:
-        """Drop the server's and our own frames above the app's first frame."""
-        out = []
-        own = self._own_dirs
-        for stack, seconds in records:
-            last_own = -1
-            via_threadpool = False
-            for index, identifier in enumerate(stack):
-                parts = identifier.split("\x00", 2)
-                if len(parts) < 2 or not parts[1].startswith(own):
-                    continue
-                if parts[1] == _THREADPOOL_FILE:
-                    # Only the worker-thread end of a hop starts a new stack; the
-                    # wrapper on the event loop sits inside the app's own chain.
-                    if parts[0] not in _HOP_FUNCTIONS:
-                        continue
-                    via_threadpool = True
-                else:
-                    via_threadpool = False
-                last_own = index
-            if last_own < 0:
-                if hop:
-                    continue  # a worker-thread sample outside the request's function
-                # A child task of the request (a streamed body, a task group):
-                # cut the event loop's frames, keep the task's own.
-                last_own = _last_index(stack, _ASYNCIO_DIR)
-            rest = stack[last_own + 1 :]
-            out.append(([THREADPOOL_FRAME, *rest] if via_threadpool else rest, seconds))
-        return out
-
-    def _memory_outer(self, stack_outer_first: Any) -> int:
-        own = self._own_dirs
-        last_own = -1
-        for index, (_, filename, _) in enumerate(stack_outer_first):
-            if str(filename).startswith(own):
-                last_own = index
-        return last_own + 1
-
     def _forget(self, flight: InFlight) -> None:
         """The request is over: out of the hub's registry, and no longer current."""
-        hub.targets.pop(flight.key, None)
+        hub.remove(flight.key)
         if flight._token is not None:
             self._leave_context(flight)
 
@@ -545,14 +394,6 @@ class RequestRecorder:
         return self.writer.flush(timeout)
 
 
-def _last_index(stack: list[str], directory: str) -> int:
-    for index in range(len(stack) - 1, -1, -1):
-        parts = stack[index].split("\x00", 2)
-        if len(parts) > 1 and parts[1].startswith(directory):
-            return index
-    return -1
-
-
 def _current_trace_ids() -> tuple[str | None, str | None]:
     try:
         from opentelemetry import trace
@@ -562,11 +403,3 @@ def _current_trace_ids() -> tuple[str | None, str | None]:
     if not context.is_valid:
         return None, None
     return format(context.trace_id, "032x"), format(context.span_id, "016x")
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-        path.parent.rmdir()
-    except OSError:
-        pass

@@ -251,7 +251,7 @@ def end_left_requests() -> None:
     profiler running into the interpreter's shutdown otherwise.
     """
     me = threading.get_ident()
-    for target in list(hub.targets.values()):
+    for target in hub.registered():
         end_if_left = getattr(target, "end_if_left", None)
         if end_if_left is None or not isinstance(target, InFlight):
             continue

@@ -84,7 +84,7 @@ def still_running(wait_for_threads: bool) -> dict[str, Any]:
     return {
         "profile_hook": repr(sys.getprofile()) if sys.getprofile() is not None else None,
         "profilers": profile_hook.profilers,
-        "registered": sum(isinstance(t, InFlight) for t in list(hub.targets.values())),
+        "registered": sum(isinstance(t, InFlight) for t in hub.registered()),
         "threads": _profiler_threads(),
     }
 
