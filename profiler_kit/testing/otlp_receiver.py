@@ -14,6 +14,11 @@ reject every request, or every request from the Nth on: the HTTP receiver
 with an HTTP status (400, 503, ...), the gRPC one with a status code
 (``INVALID_ARGUMENT``, ``UNAVAILABLE``, ...). Rejected requests are counted
 but their spans are not kept.
+
+A testing aid, never imported by profiler-kit itself. It needs the
+OpenTelemetry protobuf classes (installed with the OTLP exporters);
+:class:`OtlpGrpcReceiver` also needs ``grpcio``, imported only when one is
+made, so the HTTP receiver works without it.
 """
 
 from __future__ import annotations
@@ -29,9 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeAlias
 
-import grpc  # type: ignore[import-untyped,unused-ignore]
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped,unused-ignore]
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -325,9 +329,12 @@ class OtlpGrpcReceiver(_Receiver):
         super().__init__(keep_spans=keep_spans)
         self.fail_code = fail_code
         self._fail_setting(fail_from if fail_code is not None else None)
+        import grpc  # type: ignore[import-untyped,unused-ignore]
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
         self._server: Any = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         add_servicer = trace_service_pb2_grpc.add_TraceServiceServicer_to_server
-        add_servicer(_Servicer(self), self._server)  # type: ignore[no-untyped-call,unused-ignore]
+        add_servicer(_servicer_for(self), self._server)  # type: ignore[no-untyped-call,unused-ignore]
         self.port = int(self._server.add_insecure_port("127.0.0.1:0"))
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._started = False
@@ -354,15 +361,21 @@ class OtlpGrpcReceiver(_Receiver):
         self.stop()
 
 
-class _Servicer(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc,unused-ignore]
-    def __init__(self, receiver: OtlpGrpcReceiver) -> None:
-        self.receiver = receiver
+def _servicer_for(receiver: OtlpGrpcReceiver) -> Any:
+    """The gRPC servicer that hands every Export call to ``receiver``.
 
-    def Export(  # the generated method name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        metadata = {str(key): str(value) for key, value in context.invocation_metadata()}
-        if not self.receiver._arrived(metadata):
-            context.abort(self.receiver.fail_code, "rejected by the test receiver")
-        self.receiver._accept(request)
-        return trace_service_pb2.ExportTraceServiceResponse()
+    Defined on first use: its base class comes from the gRPC stubs.
+    """
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    class Servicer(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc,unused-ignore]
+        def Export(  # the generated method name
+            self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
+        ) -> trace_service_pb2.ExportTraceServiceResponse:
+            metadata = {str(key): str(value) for key, value in context.invocation_metadata()}
+            if not receiver._arrived(metadata):
+                context.abort(receiver.fail_code, "rejected by the test receiver")
+            receiver._accept(request)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    return Servicer()
