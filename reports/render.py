@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,9 @@ from profiler_kit.reports.capture_data import capture_report_data
 from profiler_kit.analysis.capture_view import CaptureView
 
 __all__ = [
+    "AGGREGATE_PAGE",
+    "CAPTURE_PAGE",
+    "ReportPage",
     "embed_json",
     "render_aggregate_report",
     "render_capture_report",
@@ -38,16 +42,53 @@ def _environment() -> jinja2.Environment:
     )
 
 
+@dataclass(frozen=True)
+class ReportPage:
+    """A report's template and the static files inlined into it, in join order."""
+
+    template: str
+    scripts: tuple[str, ...]
+    styles: tuple[str, ...]
+
+
+# The front end is one file per component in static/, joined in the order below into
+# a page's one script element (one CSP hash) and one style element. Order matters:
+# a script uses what the files before it added to window.ProfilerKit, and the page's
+# own file, which boots the page and freezes that namespace, comes last.
+_COMPONENT_SCRIPTS = (
+    "util.js",
+    "format.js",
+    "widgets.js",
+    "page.js",
+    "frames.js",
+    "flamegraph.js",
+    "calltree.js",
+    "hotspots.js",
+    "memory.js",
+)
+CAPTURE_PAGE = ReportPage(
+    template="capture.html.j2",
+    scripts=(*_COMPONENT_SCRIPTS, "capture.js"),
+    styles=("common.css",),
+)
+AGGREGATE_PAGE = ReportPage(
+    template="aggregate.html.j2",
+    scripts=(
+        *_COMPONENT_SCRIPTS,
+        "histogram.js",
+        "routes.js",
+        "diff.js",
+        "drilldown.js",
+        "aggregate.js",
+    ),
+    styles=("common.css", "aggregate.css"),
+)
+
+
 @lru_cache(maxsize=8)
-def _asset(name: str) -> str:
-    return (resources.files("profiler_kit.reports") / "static" / name).read_text("utf-8")
-
-
-def _shared(name: str) -> str:
-    try:
-        return _asset(name) + "\n"
-    except FileNotFoundError:
-        return ""
+def _joined(names: tuple[str, ...]) -> str:
+    static = resources.files("profiler_kit.reports") / "static"
+    return "\n".join((static / name).read_text("utf-8") for name in names)
 
 
 def _hash_source(text: str) -> str:
@@ -67,19 +108,17 @@ def embed_json(data: Any) -> str:
     )
 
 
-def render_page(template: str, data: dict[str, Any], *, script: str, style: str) -> str:
-    """Render ``template`` with its data, one inlined script and one stylesheet."""
-    # Pages share components (formatting, flame graph, call tree) through common.*,
-    # inlined ahead of the page's own file so each report stays one file.
-    js = _shared("common.js") + _asset(script)
-    css = _shared("common.css") + _asset(style)
+def render_page(page: ReportPage, data: dict[str, Any]) -> str:
+    """Render ``page`` with its data, its scripts inlined as one and its styles as one."""
+    js = _joined(page.scripts)
+    css = _joined(page.styles)
     csp = (
         f"default-src 'none'; script-src {_hash_source(js)}; "
         f"style-src {_hash_source(css)}; img-src data:; base-uri 'none'; form-action 'none'"
     )
     return (
         _environment()
-        .get_template(template)
+        .get_template(page.template)
         .render(
             title=str(data.get("title", "profiler-kit")),
             csp=csp,
@@ -91,14 +130,12 @@ def render_page(template: str, data: dict[str, Any], *, script: str, style: str)
 
 
 def render_capture_report(view: CaptureView) -> str:
-    return render_page(
-        "capture.html.j2", capture_report_data(view), script="report.js", style="report.css"
-    )
+    return render_page(CAPTURE_PAGE, capture_report_data(view))
 
 
 def render_aggregate_report(data: dict[str, Any]) -> str:
     """The many-capture report, from ``aggregate_report_data``."""
-    return render_page("aggregate.html.j2", data, script="aggregate.js", style="aggregate.css")
+    return render_page(AGGREGATE_PAGE, data)
 
 
 def write_capture_report(view: CaptureView, path: Path) -> Path:

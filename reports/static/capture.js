@@ -1,11 +1,9 @@
-/* profiler-kit HTML report of one capture: renders the embedded capture data
- * with the shared components of common.js (window.ProfilerKit), inlined ahead
- * of this file. Vanilla JS, no dependencies, no network. All data strings are
- * inserted as text (textContent / data-* attributes), never parsed as HTML. */
-(function () {
+/* profiler-kit report of one capture: the page's own file, joined last after
+ * the shared components (see reports/render.py). It renders the embedded
+ * capture data: summary cards, hot functions, call tree, flame graph, memory. */
+(function (PK) {
   'use strict';
 
-  const PK = window.ProfilerKit;
   const { byId, el, isNum, num, isObj, arr, card, formatDuration, formatBytes, formatCount, formatPct, formatDate } = PK;
 
   const HOTSPOT_LIMIT = 100;
@@ -133,4 +131,4 @@
   }
 
   PK.boot('profile data', renderReport);
-})();
+})(window.ProfilerKit);
