@@ -18,6 +18,7 @@ import pytest
 
 from profiler_kit.pytest_plugin.budget import Budget
 from profiler_kit.pytest_plugin.measure import Measurement
+from profiler_kit.units import counted
 
 if TYPE_CHECKING:
     from profiler_kit.check.baseline import Baseline, BenchTarget
@@ -99,7 +100,7 @@ def save_measured(path: Path, measured: Mapping[str, MeasuredTest]) -> tuple[boo
     except ProfilerKitError as error:
         return False, f"baseline not written: {error}"
     count = len(measured)
-    return True, f"baseline of {count} measured test{'' if count == 1 else 's'} written to {path}"
+    return True, f"baseline of {counted(count, 'measured test')} written to {path}"
 
 
 def compare_with_baseline(
