@@ -1,8 +1,17 @@
-"""Human-readable durations and sizes, shared by the terminal and the reports."""
+"""Human-readable durations, sizes, counts and names, shared by the terminal and the reports.
+
+Names (functions, routes, check targets) come from user code and URLs and may
+hold anything. Plain-text outputs show them through :func:`printable`, so a
+newline or a terminal escape sequence in a name stays on its line, cannot
+drive the terminal, and is written the same way in every such output: as the
+Python escape a developer would type for it.
+"""
 
 from __future__ import annotations
 
-__all__ = ["format_seconds", "format_bytes", "format_count", "counted"]
+__all__ = ["format_seconds", "format_bytes", "format_count", "counted", "escape_char", "printable"]
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -35,3 +44,20 @@ def format_count(count: int | None) -> str:
 def counted(count: int, noun: str) -> str:
     """``1 capture``, ``2,000 captures``: a count and its noun, in agreement."""
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def escape_char(char: str) -> str:
+    """``char`` as its Python escape (``\\n``, ``\\x1b``, ``\\u2028``): ASCII, and unambiguous."""
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable written by :func:`escape_char`."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else escape_char(char) for char in text)

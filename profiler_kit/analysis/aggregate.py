@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiler_kit.analysis.calltree import CallTree, FrameTable
 from profiler_kit.analysis.durations import DurationSummary, percentile
+from profiler_kit.analysis.sources import iter_selected
 from profiler_kit.capture.cpu import CpuProfile, decode_profile
 from profiler_kit.capture.memory import MemorySummary, decode_summary
 from profiler_kit.store import Selection, open_store
@@ -158,18 +159,8 @@ def aggregate(
     count. Store-level errors (a corrupt file) propagate as ``StoreError``.
     """
     result = Aggregate(table=table if table is not None else FrameTable(), sources=list(stores))
-    # Ids are unique within one store; only several stores need remembering them.
-    seen: set[str] | None = set() if len(stores) > 1 else None
-    for source, path in enumerate(stores):
-        with open_store(path, create=False) as store:
-            for capture in store.iter_captures(selection):
-                if on_capture is not None:
-                    on_capture()
-                if seen is not None:
-                    if capture.id in seen:
-                        continue
-                    seen.add(capture.id)
-                _fold(result, capture, source)
+    for source, capture in iter_selected(stores, selection, on_read=on_capture):
+        _fold(result, capture, source)
     return result
 
 
@@ -192,12 +183,3 @@ def _fold(result: Aggregate, capture: Capture, source: int) -> None:
     result.last = (
         capture.started_at if result.last is None else max(result.last, capture.started_at)
     )
-
-
-def count_selected(stores: Iterable[Path], selection: Selection | None = None) -> int:
-    """How many captures a pass will read (for a progress bar)."""
-    total = 0
-    for path in stores:
-        with open_store(path, create=False) as store:
-            total += store.count_matching(selection)
-    return total

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
 
 __all__ = ["DurationSummary", "EXACT_LIMIT", "percentile"]
 
@@ -20,14 +21,22 @@ _LOG_GAMMA = math.log(_GAMMA)
 _FLOOR = 1e-6
 
 
-def percentile(ordered: list[float] | array[float], q: float) -> float:
-    """Linear-interpolated percentile (0-100) of already sorted values."""
+def percentile(ordered: Sequence[float] | array[float], q: float) -> float:
+    """Linear-interpolated percentile (0-100) of already sorted values.
+
+    Infinite values are allowed (the check's ratios to a zero baseline): a
+    rank that falls on a value, or between two equal values, gives that value,
+    where interpolating would compute ``inf - inf`` or ``inf * 0``, NaN.
+    """
     if not ordered:
         return 0.0
     rank = (len(ordered) - 1) * q / 100.0
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    below, above = ordered[low], ordered[high]
+    if rank == low or below == above:
+        return float(below)
+    return below + (above - below) * (rank - low)
 
 
 class DurationSummary:

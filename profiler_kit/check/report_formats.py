@@ -65,7 +65,14 @@ from typing import Any, Literal
 
 from profiler_kit.check.result import CheckResult, Comparison, GrownFunction, TargetResult
 from profiler_kit.check.stats import CountComparison, TimingComparison, Verdict
-from profiler_kit.units import format_bytes, format_count, format_seconds
+from profiler_kit.units import (
+    counted,
+    escape_char,
+    format_bytes,
+    format_count,
+    format_seconds,
+    printable,
+)
 
 __all__ = [
     "FORMATS",
@@ -214,39 +221,16 @@ def _summary(result: CheckResult) -> str:
     if regressions:
         regressed_targets = len({id(target) for target, _ in regressions})
         parts.append(
-            f"{_plural(len(regressions), 'regression')} in {regressed_targets} of"
-            f" {_plural(targets, 'target')}"
+            f"{counted(len(regressions), 'regression')} in {regressed_targets} of"
+            f" {counted(targets, 'target')}"
         )
     if errors:
-        parts.append(f"{_plural(len(errors), 'target')} could not be compared")
+        parts.append(f"{counted(len(errors), 'target')} could not be compared")
     if not parts:
-        parts.append(f"no regressions in {_plural(targets, 'target')}")
+        parts.append(f"no regressions in {counted(targets, 'target')}")
     if improvements:
-        parts.append(_plural(improvements, "improvement"))
+        parts.append(counted(improvements, "improvement"))
     return ("PASS: " if result.passed else "FAIL: ") + "; ".join(parts)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape_char(char: str) -> str:
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable written as a Python escape."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape_char(char) for char in text)
 
 
 # --------------------------------------------------------------------------
@@ -284,13 +268,13 @@ def render_text(result: CheckResult) -> str:
     right = [False, False, False, True, True, True, False, True, False, False]
     rows = [header]
     for target in result.targets:
-        name = _printable(target.name)
+        name = printable(target.name)
         for comparison in target.comparisons:
             rows.append(
                 [
                     "!" if comparison.regressed else "",
                     name,
-                    _printable(comparison.metric),
+                    printable(comparison.metric),
                     _baseline(comparison),
                     _current(comparison),
                     _change(comparison),
@@ -302,20 +286,20 @@ def render_text(result: CheckResult) -> str:
             )
         if target.error is not None:
             rows.append(["!", name, "-", "-", "-", "-", "-", "-", "-", "ERROR"])
-    lines = [f"profiler-kit check: {_plural(len(result.targets), 'target')}"]
+    lines = [f"profiler-kit check: {counted(len(result.targets), 'target')}"]
     if len(rows) > 1:
         lines += ["", *_table(rows, right)]
     details = []
     for target in result.targets:
-        name = _printable(target.name)
+        name = printable(target.name)
         if target.error is not None:
-            details.append(f"error in {name}: {_printable(target.error)}")
+            details.append(f"error in {name}: {printable(target.error)}")
         if target.note:
-            details.append(f"note on {name}: {_printable(target.note)}")
+            details.append(f"note on {name}: {printable(target.note)}")
         for comparison in target.comparisons:
             if comparison.note:
                 details.append(
-                    f"note on {name} {_printable(comparison.metric)}: {_printable(comparison.note)}"
+                    f"note on {name} {printable(comparison.metric)}: {printable(comparison.note)}"
                 )
         if target.grown_functions:
             details.append(f"functions whose share grew in {name}:")
@@ -327,9 +311,9 @@ def render_text(result: CheckResult) -> str:
 
 
 def _grown_line(function: GrownFunction) -> str:
-    location = f" ({_printable(function.location)})" if function.location else ""
+    location = f" ({printable(function.location)})" if function.location else ""
     return (
-        f"{_printable(function.name)}{location}: {_share(function.baseline_share)}"
+        f"{printable(function.name)}{location}: {_share(function.baseline_share)}"
         f" -> {_share(function.current_share)}"
     )
 
@@ -343,7 +327,7 @@ def _grown_line(function: GrownFunction) -> str:
 _MARKDOWN_SPECIAL = frozenset("\\`*_[]<>&|~$!#")
 
 
-def _md(text: str) -> str:
+def _markdown_cell(text: str) -> str:
     """``text`` safe inside a Markdown table cell, shown as it reads."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     out = []
@@ -353,7 +337,7 @@ def _md(text: str) -> str:
         elif char in _MARKDOWN_SPECIAL:
             out.append("\\" + char)
         elif not char.isprintable():
-            out.append(_md(_escape_char(char)))
+            out.append(_markdown_cell(escape_char(char)))
         else:
             out.append(char)
     return "".join(out).strip() or "\u00a0"  # a blank cell would still be a cell
@@ -366,23 +350,23 @@ def _md_row(cells: Sequence[str]) -> str:
 def render_markdown(result: CheckResult) -> str:
     """A heading with the verdict, the comparisons as a table, then details."""
     verdict = "✅ PASS" if result.passed else "❌ FAIL"
-    lines = [f"## profiler-kit check: {verdict}", "", _md(_summary(result)), ""]
+    lines = [f"## profiler-kit check: {verdict}", "", _markdown_cell(_summary(result)), ""]
     rows = []
     for target in result.targets:
-        name = _md(target.name)
+        name = _markdown_cell(target.name)
         for comparison in target.comparisons:
             label = _LABELS[comparison.verdict]
             rows.append(
                 _md_row(
                     [
                         name,
-                        _md(comparison.metric),
-                        _md(_baseline(comparison)),
-                        _md(_current(comparison)),
-                        _md(_change(comparison)),
-                        _md(_interval(comparison, " … ")),
-                        _md(_p(comparison)),
-                        _md(_limit(comparison)),
+                        _markdown_cell(comparison.metric),
+                        _markdown_cell(_baseline(comparison)),
+                        _markdown_cell(_current(comparison)),
+                        _markdown_cell(_change(comparison)),
+                        _markdown_cell(_interval(comparison, " … ")),
+                        _markdown_cell(_p(comparison)),
+                        _markdown_cell(_limit(comparison)),
                         f"**{label}**" if comparison.regressed else label,
                     ]
                 )
@@ -398,24 +382,25 @@ def render_markdown(result: CheckResult) -> str:
         lines += ["No targets were compared.", ""]
     notes = []
     for target in result.targets:
-        name = _md(target.name)
+        name = _markdown_cell(target.name)
         if target.error is not None:
-            notes.append(f"- **{name}**: error: {_md(target.error)}")
+            notes.append(f"- **{name}**: error: {_markdown_cell(target.error)}")
         if target.note:
-            notes.append(f"- **{name}**: {_md(target.note)}")
+            notes.append(f"- **{name}**: {_markdown_cell(target.note)}")
         for comparison in target.comparisons:
             if comparison.note:
-                notes.append(f"- **{name}** {_md(comparison.metric)}: {_md(comparison.note)}")
+                metric = _markdown_cell(comparison.metric)
+                notes.append(f"- **{name}** {metric}: {_markdown_cell(comparison.note)}")
     if notes:
         lines += [*notes, ""]
     grown = [
         _md_row(
             [
-                _md(target.name),
-                _md(function.name),
-                _md(function.location),
-                _md(_share(function.baseline_share)),
-                _md(_share(function.current_share)),
+                _markdown_cell(target.name),
+                _markdown_cell(function.name),
+                _markdown_cell(function.location),
+                _markdown_cell(_share(function.baseline_share)),
+                _markdown_cell(_share(function.current_share)),
             ]
         )
         for target in result.targets
@@ -528,9 +513,9 @@ def render_json(result: CheckResult) -> str:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _xml(text: str) -> str:
+def _xml_text(text: str) -> str:
     """``text`` with the characters XML cannot hold written as Python escapes."""
-    return _NOT_XML.sub(lambda match: _escape_char(match.group()), text)
+    return _NOT_XML.sub(lambda match: escape_char(match.group()), text)
 
 
 def _counted(element: ET.Element, tests: int, failures: int, errors: int, skipped: int) -> None:
@@ -552,17 +537,18 @@ def render_junit(result: CheckResult) -> str:
     suite = ET.SubElement(suites, "testsuite", {"name": JUNIT_SUITE})
     tests = failures = errors = skipped = 0
     for target in result.targets:
-        name = _xml(target.name)
-        grown = "".join(f"\n{_xml(_grown_line(function))}" for function in target.grown_functions)
+        name = _xml_text(target.name)
+        grown_lines = (_xml_text(_grown_line(function)) for function in target.grown_functions)
+        grown = "".join(f"\n{line}" for line in grown_lines)
         grown = f"\nfunctions whose share grew:{grown}" if grown else ""
         for comparison in target.comparisons:
             tests += 1
             case = ET.SubElement(
                 suite,
                 "testcase",
-                {"classname": name, "name": f"{name} [{_xml(comparison.metric)}]"},
+                {"classname": name, "name": f"{name} [{_xml_text(comparison.metric)}]"},
             )
-            description = _xml(_describe(comparison))
+            description = _xml_text(_describe(comparison))
             if comparison.regressed:
                 failures += 1
                 failure = ET.SubElement(
@@ -579,16 +565,17 @@ def render_junit(result: CheckResult) -> str:
             tests += 1
             errors += 1
             case = ET.SubElement(suite, "testcase", {"classname": name, "name": name})
-            error = ET.SubElement(case, "error", {"type": "error", "message": _xml(target.error)})
-            error.text = _xml(target.error)
+            message = _xml_text(target.error)
+            error = ET.SubElement(case, "error", {"type": "error", "message": message})
+            error.text = message
     if not result.passed and failures == 0 and errors == 0:
         # The caller failed the check for its own reasons: keep JUnit red too.
         tests += 1
         failures += 1
         case = ET.SubElement(suite, "testcase", {"classname": JUNIT_SUITE, "name": JUNIT_SUITE})
-        ET.SubElement(case, "failure", {"type": "check", "message": _xml(_summary(result))})
+        ET.SubElement(case, "failure", {"type": "check", "message": _xml_text(_summary(result))})
     out = ET.SubElement(suite, "system-out")
-    out.text = _xml(render_text(result))
+    out.text = _xml_text(render_text(result))
     _counted(suite, tests, failures, errors, skipped)
     _counted(suites, tests, failures, errors, skipped)
     ET.indent(suites)

@@ -35,9 +35,12 @@ from __future__ import annotations
 import functools
 import math
 import random
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from profiler_kit.analysis.durations import percentile
 
 __all__ = [
     "EXACT_MAX_PAIRS",
@@ -51,7 +54,6 @@ __all__ = [
     "compare_count",
     "compare_timings",
     "mann_whitney_u",
-    "median",
     "ratio_of_medians_ci",
 ]
 
@@ -228,21 +230,6 @@ def _u_cumulative_counts(m: int, n: int) -> tuple[int, ...]:
 # Bootstrap confidence interval of the ratio of medians
 
 
-def median(values: Sequence[float]) -> float:
-    """The median (the mean of the two middle values for an even count)."""
-    if not values:
-        raise ValueError("median of an empty sample")
-    return _median_sorted(sorted(values))
-
-
-def _median_sorted(values: Sequence[float]) -> float:
-    n = len(values)
-    half = n // 2
-    if n % 2:
-        return float(values[half])
-    return (values[half - 1] + values[half]) / 2
-
-
 def _ratio(numerator: float, denominator: float) -> float:
     """``numerator / denominator``; 1 for 0/0 and infinity for x/0 (x > 0)."""
     if denominator == 0:
@@ -288,7 +275,7 @@ def ratio_of_medians_ci(
     ys = sorted(float(y) for y in b)
     if any(x != x for x in xs) or any(y != y for y in ys):
         raise ValueError("ratio_of_medians_ci cannot use NaN")
-    ratio = _ratio(_median_sorted(ys), _median_sorted(xs))
+    ratio = _ratio(statistics.median(ys), statistics.median(xs))
     rng = random.Random(seed)  # noqa: S311 - reproducible resampling, not secrets
     median_a = _bootstrap_median_sampler(xs, rng)
     median_b = _bootstrap_median_sampler(ys, rng)
@@ -299,7 +286,7 @@ def ratio_of_medians_ci(
         ratios.append(med_b / med_a if med_a else _ratio(med_b, med_a))
     ratios.sort()
     tail = (1 - confidence) / 2
-    return ratio, _quantile_sorted(ratios, tail), _quantile_sorted(ratios, 1 - tail)
+    return ratio, percentile(ratios, tail * 100), percentile(ratios, (1 - tail) * 100)
 
 
 def _bootstrap_median_sampler(values: list[float], rng: random.Random) -> Callable[[], float]:
@@ -335,19 +322,6 @@ def _bootstrap_median_sampler(values: list[float], rng: random.Random) -> Callab
         return (values[min(int(low * n), last)] + values[min(int(high * n), last)]) / 2
 
     return even
-
-
-def _quantile_sorted(values: Sequence[float], q: float) -> float:
-    position = q * (len(values) - 1)
-    below = math.floor(position)
-    fraction = position - below
-    low = values[below]
-    if fraction == 0 or below + 1 >= len(values):
-        return low
-    high = values[below + 1]
-    if low == high:  # also keeps inf == inf from becoming NaN
-        return low
-    return low + (high - low) * fraction
 
 
 # --------------------------------------------------------------------------
@@ -462,8 +436,8 @@ def compare_timings(
     if not baseline or not current:
         side = "baseline" if not baseline else "current"
         raise ValueError(f"{metric}: the {side} has no samples")
-    base_median = median(baseline)
-    curr_median = median(current)
+    base_median = float(statistics.median(baseline))
+    curr_median = float(statistics.median(current))
     if base_median != base_median or curr_median != curr_median:
         raise ValueError(f"{metric}: samples contain NaN")
     ratio = _ratio(curr_median, base_median)

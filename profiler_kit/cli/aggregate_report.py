@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from profiler_kit.analysis.aggregate import Aggregate, aggregate, count_selected
+from profiler_kit.analysis.aggregate import Aggregate, aggregate
 from profiler_kit.analysis.calltree import FrameTable
+from profiler_kit.analysis.sources import count_captures
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.reports.aggregate_data import aggregate_report_data
 from profiler_kit.reports.render import render_aggregate_report
@@ -24,7 +25,7 @@ OVERVIEW_ROWS = 20
 def _pass(
     paths: list[Path], selection: Selection | None, table: FrameTable, label: str
 ) -> Aggregate:
-    total = count_selected(paths, selection)
+    total = count_captures(paths, selection=selection)
     with click.progressbar(
         length=total, label=label, file=sys.stderr, show_pos=True, hidden=not sys.stderr.isatty()
     ) as bar:

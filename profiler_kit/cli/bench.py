@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from profiler_kit.cli.options import resolve_store, store_option
+from profiler_kit.units import counted
 
 if TYPE_CHECKING:
     from profiler_kit.check.bench import BenchResult
@@ -127,8 +128,8 @@ def bench(
     with open_store(store_path) as capture_store:
         capture_store.add_many(captures)
     _print_table(results)
-    noun = "target" if len(captures) == 1 else "targets"
-    click.echo(f"bench run {run_id}: {len(captures)} {noun} stored in {store_path}", err=True)
+    stored = counted(len(captures), "target")
+    click.echo(f"bench run {run_id}: {stored} stored in {store_path}", err=True)
 
 
 def _count_instructions(

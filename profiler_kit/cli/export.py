@@ -20,16 +20,12 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
+from profiler_kit.analysis.sources import count_captures, iter_captures
 from profiler_kit.cli.options import resolve_store, store_option
 from profiler_kit.cli.selection import selection_from, selection_options
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.export.collapsed import UNITS, Unit
-from profiler_kit.export.stacks import (
-    MergedStacks,
-    count_captures,
-    iter_captures,
-    merge_captures,
-)
+from profiler_kit.export.stacks import MergedStacks, merge_captures
 from profiler_kit.store import Selection
 from profiler_kit.store.record import Capture
 from profiler_kit.units import counted

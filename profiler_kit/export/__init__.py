@@ -10,19 +10,15 @@ table), so the formats cannot disagree on what was selected or on the totals:
 * :mod:`~profiler_kit.export.pprof`: gzipped ``profile.proto`` for pprof and
   Pyroscope, written by the small encoder in :mod:`~profiler_kit.export.protowire`.
 
-The command line is :mod:`profiler_kit.cli.export`.
+Captures are chosen from the stores by :mod:`~profiler_kit.analysis.sources`,
+which the reports read through too. The command line is
+:mod:`profiler_kit.cli.export`.
 """
 
 from __future__ import annotations
 
-from profiler_kit.export.stacks import (
-    MergedStacks,
-    StackWeight,
-    apportion,
-    count_captures,
-    iter_captures,
-    merge_captures,
-)
+from profiler_kit.analysis.sources import count_captures, iter_captures
+from profiler_kit.export.stacks import MergedStacks, StackWeight, apportion, merge_captures
 
 __all__ = [
     "MergedStacks",

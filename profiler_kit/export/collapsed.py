@@ -21,40 +21,24 @@ from typing import Literal
 
 from profiler_kit.analysis.calltree import FrameInfo
 from profiler_kit.export.stacks import MergedStacks, apportion
+from profiler_kit.units import printable
 
 __all__ = ["UNITS", "Unit", "collapsed_lines", "frame_label", "render_collapsed"]
 
 Unit = Literal["microseconds", "samples"]
 UNITS: tuple[Unit, ...] = ("microseconds", "samples")
 
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
 
 def frame_label(frame: FrameInfo) -> str:
-    """``function (file:line)``, safe to put between ``;`` separators."""
+    """``function (file:line)``, safe to put between ``;`` separators.
+
+    The format has no escaping: ``;`` would split the frame, so it becomes
+    ``,``; a line break would split the stack, so it and every other
+    character that is not printable become Python escapes.
+    """
     location = frame.location
-    return _safe(f"{frame.name} ({location})" if location else frame.name)
-
-
-def _safe(text: str) -> str:
-    if ";" not in text and text.isprintable():
-        return text
-    out = []
-    for char in text:
-        if char == ";":
-            out.append(",")
-        elif char.isprintable():
-            out.append(char)
-        else:
-            out.append(_ESCAPES.get(char) or _escape(char))
-    return "".join(out)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    label = f"{frame.name} ({location})" if location else frame.name
+    return printable(label.replace(";", ","))
 
 
 def collapsed_lines(merged: MergedStacks, unit: Unit = "microseconds") -> list[str]:

@@ -1,9 +1,15 @@
 """A small protocol-buffers wire-format encoder: enough to write ``profile.proto``.
 
 Writing pprof needs only varints, length-delimited fields (strings and
-embedded messages) and packed repeated integers; a dozen lines do that, where
-the protobuf runtime would be a heavy dependency of every install for one
-export. The encoding follows https://protobuf.dev/programming-guides/encoding/.
+embedded messages) and packed repeated integers; a dozen lines do that. The
+protobuf runtime is installed anyway (the OTLP exporters need it), but
+writing pprof through it would mean shipping code generated from
+``profile.proto``, and generated code runs only on a protobuf runtime of the
+same major version and no older than the generator, while the OpenTelemetry
+packages decide which protobuf an install gets. Generated code
+would tie the project to one protobuf version; the wire format is stable,
+so this encoder works with any. The encoding follows
+https://protobuf.dev/programming-guides/encoding/.
 """
 
 from __future__ import annotations

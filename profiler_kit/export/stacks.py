@@ -14,23 +14,21 @@ formats want one, some the other, and pprof both.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiler_kit.analysis.aggregate import route_key
 from profiler_kit.analysis.calltree import FrameInfo, FrameTable
+from profiler_kit.analysis.sources import iter_captures
 from profiler_kit.capture.cpu import CpuProfile, decode_profile
-from profiler_kit.errors import CaptureNotFoundError
-from profiler_kit.store import Selection, open_store
+from profiler_kit.store import Selection
 from profiler_kit.store.record import Capture
 
 __all__ = [
     "MergedStacks",
     "StackWeight",
     "apportion",
-    "count_captures",
-    "iter_captures",
     "merge_captures",
 ]
 
@@ -170,58 +168,6 @@ def apportion(values: Sequence[float], scale: float) -> list[int]:
     return out
 
 
-def iter_captures(
-    stores: Sequence[Path],
-    *,
-    selection: Selection | None = None,
-    capture_ids: Sequence[str] = (),
-    latest: bool = False,
-) -> Iterator[Capture]:
-    """The chosen captures of ``stores``, each once, read one batch at a time.
-
-    With ``capture_ids`` (ids or unique prefixes), exactly those captures,
-    each looked up in the stores in order; an id found nowhere raises
-    :class:`~profiler_kit.errors.CaptureNotFoundError`. With ``latest``, the
-    most recent capture of all the stores. Otherwise every capture matching
-    ``selection``, oldest first per store. A capture present in several
-    stores (or named twice) comes once.
-    """
-    if capture_ids:
-        chosen: Iterator[Capture] = (_find(stores, capture_id) for capture_id in capture_ids)
-    elif latest:
-        chosen = iter(_latest(stores))
-    else:
-        chosen = _matching(stores, selection)
-    seen: set[str] = set()
-    for capture in chosen:
-        if capture.id not in seen:
-            seen.add(capture.id)
-            yield capture
-
-
-def count_captures(
-    stores: Sequence[Path],
-    *,
-    selection: Selection | None = None,
-    capture_ids: Sequence[str] = (),
-    latest: bool = False,
-) -> int:
-    """How many captures :func:`iter_captures` will give, for a progress bar.
-
-    Cheap for filters (a count per store), so a capture present in several
-    stores is counted in each; unknown ids raise as they would there.
-    """
-    if capture_ids:
-        return len({_find(stores, capture_id).id for capture_id in capture_ids})
-    if latest:
-        return len(_latest(stores))
-    total = 0
-    for path in stores:
-        with open_store(path, create=False) as store:
-            total += store.count_matching(selection)
-    return total
-
-
 def merge_captures(
     stores: Sequence[Path],
     *,
@@ -229,7 +175,8 @@ def merge_captures(
     capture_ids: Sequence[str] = (),
     latest: bool = False,
 ) -> MergedStacks:
-    """Fold the captures :func:`iter_captures` chooses into one :class:`MergedStacks`.
+    """Fold the captures :func:`~profiler_kit.analysis.sources.iter_captures` chooses
+    into one :class:`MergedStacks`.
 
     A capture whose profile cannot be decoded is listed in ``skipped``; the
     rest still count.
@@ -242,34 +189,3 @@ def merge_captures(
         except ValueError as error:
             merged.skipped.append(f"{capture.id}: {error}")
     return merged
-
-
-def _matching(stores: Sequence[Path], selection: Selection | None) -> Iterator[Capture]:
-    for path in stores:
-        with open_store(path, create=False) as store:
-            yield from store.iter_captures(selection)
-
-
-def _find(stores: Sequence[Path], capture_id: str) -> Capture:
-    first_error: CaptureNotFoundError | None = None
-    for path in stores:
-        with open_store(path, create=False) as store:
-            try:
-                return store.get(capture_id)
-            except CaptureNotFoundError as error:
-                first_error = first_error or error
-    assert first_error is not None, "no stores given"
-    raise first_error
-
-
-def _latest(stores: Sequence[Path]) -> list[Capture]:
-    newest: Capture | None = None
-    for path in stores:
-        with open_store(path, create=False) as store:
-            try:
-                capture = store.latest()
-            except CaptureNotFoundError:
-                continue
-        if newest is None or (capture.started_at, capture.id) > (newest.started_at, newest.id):
-            newest = capture
-    return [newest] if newest is not None else []
