@@ -12,18 +12,12 @@ capture too.
 
 from __future__ import annotations
 
-import json
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from client_scenarios import REQUESTS, print_report
 from django.conf import settings
-
-REQUESTS = 20
-THREAD_EXIT_S = 10.0  # the sampler hub lingers 2 s after its last target
 
 settings.configure(
     DEBUG=False,
@@ -70,30 +64,6 @@ def send(client: Client, url: str, count: int) -> None:
         assert response.status_code == 200
 
 
-def still_running() -> dict[str, Any]:
-    from profiler_kit.capture.sampler import hub
-    from profiler_kit.web.engines import profile_hook
-    from profiler_kit.web.recorder import InFlight
-
-    deadline = time.monotonic() + THREAD_EXIT_S
-    while time.monotonic() < deadline and _profiler_threads():
-        time.sleep(0.05)
-    return {
-        "profile_hook": repr(sys.getprofile()) if sys.getprofile() is not None else None,
-        "profilers": profile_hook.profilers,
-        "registered": sum(isinstance(t, InFlight) for t in hub.registered()),
-        "threads": _profiler_threads(),
-    }
-
-
-def _profiler_threads() -> list[str]:
-    return [
-        t.name
-        for t in threading.enumerate()
-        if "pyinstrument" in t.name.lower() or "sampler" in t.name.lower()
-    ]
-
-
 def main(url: str, store: str) -> Client:
     from profiler_kit.testing import wait_for_captures
 
@@ -108,8 +78,7 @@ def main(url: str, store: str) -> Client:
         expected += 1
     # Written by the background writer: wait for it (a short wait when some are missing).
     captures = wait_for_captures(Path(store), expected, timeout=10.0)
-    report = {"captures": len(captures), **still_running()}
-    print(json.dumps(report), flush=True)
+    print_report(len(captures))
     return client
 
 

@@ -13,19 +13,15 @@ one more request and keeps that response until exit (the parent counts
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from client_scenarios import REQUESTS, print_report
 from fastapi import FastAPI
 from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
-REQUESTS = 20
-THREAD_EXIT_S = 10.0  # the sampler hub lingers 2 s after its last target
 BASE_URL = "http://127.0.0.1"  # nothing leaves the process: both clients call the app
 
 
@@ -85,30 +81,6 @@ def send_asgi_transport(app: FastAPI, count: int) -> Any:
 SENDERS = {"testclient": send_test_client, "asgitransport": send_asgi_transport}
 
 
-def still_running() -> dict[str, Any]:
-    from profiler_kit.capture.sampler import hub
-    from profiler_kit.web.engines import profile_hook
-    from profiler_kit.web.recorder import InFlight
-
-    deadline = time.monotonic() + THREAD_EXIT_S
-    while time.monotonic() < deadline and _profiler_threads():
-        time.sleep(0.05)
-    return {
-        "profile_hook": repr(sys.getprofile()) if sys.getprofile() is not None else None,
-        "profilers": profile_hook.profilers,
-        "registered": sum(isinstance(t, InFlight) for t in hub.registered()),
-        "threads": _profiler_threads(),
-    }
-
-
-def _profiler_threads() -> list[str]:
-    return [
-        t.name
-        for t in threading.enumerate()
-        if "pyinstrument" in t.name.lower() or "sampler" in t.name.lower()
-    ]
-
-
 def main(kind: str, store: str) -> FastAPI:
     from profiler_kit.testing import wait_for_captures
 
@@ -116,8 +88,7 @@ def main(kind: str, store: str) -> FastAPI:
     SENDERS[kind](app, REQUESTS)
     # Written by the background writer: wait for it (a short wait when some are missing).
     captures = wait_for_captures(Path(store), REQUESTS, timeout=10.0)
-    report = {"captures": len(captures), **still_running()}
-    print(json.dumps(report), flush=True)
+    print_report(len(captures))
     return app
 
 

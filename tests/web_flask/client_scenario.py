@@ -11,17 +11,15 @@ exit path ends a capture too (the parent counts ``REQUESTS + 1`` captures).
 
 from __future__ import annotations
 
-import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REQUESTS = 20
+from client_scenarios import REQUESTS, print_report
+
 WATCHED_SLOW_MS = 20
-THREAD_EXIT_S = 10.0  # the sampler hub lingers 2 s after its last target
 
 
 def hello_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -73,30 +71,6 @@ def send(client: Any, count: int, pause_s: float) -> None:
         time.sleep(pause_s)
 
 
-def still_running(wait_for_threads: bool) -> dict[str, Any]:
-    from profiler_kit.capture.sampler import hub
-    from profiler_kit.web.engines import profile_hook
-    from profiler_kit.web.recorder import InFlight
-
-    deadline = time.monotonic() + THREAD_EXIT_S
-    while wait_for_threads and time.monotonic() < deadline and _profiler_threads():
-        time.sleep(0.05)
-    return {
-        "profile_hook": repr(sys.getprofile()) if sys.getprofile() is not None else None,
-        "profilers": profile_hook.profilers,
-        "registered": sum(isinstance(t, InFlight) for t in hub.registered()),
-        "threads": _profiler_threads(),
-    }
-
-
-def _profiler_threads() -> list[str]:
-    return [
-        t.name
-        for t in threading.enumerate()
-        if "pyinstrument" in t.name.lower() or "sampler" in t.name.lower()
-    ]
-
-
 def main(kind: str, store: str) -> Any:
     from profiler_kit.testing import read_captures
 
@@ -104,14 +78,13 @@ def main(kind: str, store: str) -> Any:
     watched = kind == "flask-watched"
     send(client, REQUESTS, 3 * WATCHED_SLOW_MS / 1000 if watched else 0.0)
     middleware.recorder.flush()
-    report = {
-        "captures": len(read_captures(Path(store))),
-        "stats": middleware.stats.snapshot(),
+    print_report(
+        len(read_captures(Path(store))),
+        stats=middleware.stats.snapshot(),
         # The last watched request is left registered until the next one (or
         # the exit), and the hub may sample its thread meanwhile.
-        **still_running(wait_for_threads=not watched),
-    }
-    print(json.dumps(report), flush=True)
+        wait_for_threads=not watched,
+    )
     return client
 
 

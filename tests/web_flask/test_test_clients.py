@@ -16,21 +16,18 @@ pallets/flask#3761), and that the wrapped app still serves requests.
 from __future__ import annotations
 
 import gc
-import json
 import os
-import subprocess
 import sys
 import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
+from client_scenarios import REQUESTS, assert_nothing_running, run_scenario
 
 from profiler_kit.testing import read_captures, wait_for_captures
 
 SCENARIO = Path(__file__).with_name("client_scenario.py")
-REQUESTS = 20  # client_scenario.REQUESTS
-TIMEOUT_S = 120
 
 
 @pytest.fixture(autouse=True)
@@ -45,37 +42,8 @@ def two_chunks(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [b"first ", b"second"]
 
 
-def run_scenario(kind: str, tmp_path: Path) -> tuple[dict[str, Any], Path]:
-    """The child's report, once it has exited cleanly and silently, and its store."""
-    store = tmp_path / "captures.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROFILER_KIT_")}
-    env.pop("PYTHONPATH", None)
-    env["PYINSTRUMENT_IGNORE_OVERHEAD_WARNING"] = "1"  # a loaded machine's timer warning
-    done = subprocess.run(
-        [sys.executable, str(SCENARIO), kind, str(store)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == "", "printed at exit"
-    lines = done.stdout.strip().splitlines()
-    assert lines, "the scenario reported nothing"
-    return json.loads(lines[-1]), store
-
-
-def assert_nothing_running(report: dict[str, Any]) -> None:
-    assert report["profile_hook"] is None, "a profiler is still installed on the thread"
-    assert report["profilers"] == 0, "pyinstrument profilers never stopped"
-    assert report["registered"] == 0, "requests still registered with the sampler hub"
-    assert report["threads"] == [], "profiler threads still alive"
-
-
 def test_flask_test_client(tmp_path: Path) -> None:
-    report, store = run_scenario("flask", tmp_path)
+    report, store = run_scenario(SCENARIO, "flask", tmp_path)
     assert report["captures"] == REQUESTS
     assert_nothing_running(report)
     captures = read_captures(store)
@@ -84,7 +52,7 @@ def test_flask_test_client(tmp_path: Path) -> None:
 
 
 def test_werkzeug_test_client(tmp_path: Path) -> None:
-    report, store = run_scenario("werkzeug", tmp_path)
+    report, store = run_scenario(SCENARIO, "werkzeug", tmp_path)
     assert report["captures"] == REQUESTS
     assert_nothing_running(report)
     assert len(read_captures(store)) == REQUESTS + 1
@@ -92,7 +60,7 @@ def test_werkzeug_test_client(tmp_path: Path) -> None:
 
 def test_nested_middlewares_under_werkzeug_test_client(tmp_path: Path) -> None:
     """Two middlewares of ours on one request: the inner one ends with the outer one."""
-    report, store = run_scenario("werkzeug-nested", tmp_path)
+    report, store = run_scenario(SCENARIO, "werkzeug-nested", tmp_path)
     assert report["captures"] == REQUESTS
     assert_nothing_running(report)
     assert len(read_captures(store)) == REQUESTS + 1
@@ -105,7 +73,7 @@ def test_watched_requests_left_open_are_let_go(tmp_path: Path) -> None:
     How long such a request took is unknown (it stayed open slow_ms * 3 here,
     not running), so none is kept as slow.
     """
-    report, store = run_scenario("flask-watched", tmp_path)
+    report, store = run_scenario(SCENARIO, "flask-watched", tmp_path)
     assert report["captures"] == 0
     assert report["registered"] == 1  # the last one, until the next request or the exit
     assert report["stats"].get("response.not_closed") == REQUESTS - 1
