@@ -13,45 +13,28 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.capture.cpu import encode_session, session_from_records
 from profiler_kit.store import open_store
-from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
+from profiler_kit.testing import frame_string
+from profiler_kit.testing import make_capture as request_capture
 
 T0 = 1_700_000_000.0
-HANDLER = "handler\x00/app/views.py\x0010"
+HANDLER = frame_string("handler", "/app/views.py", 10)
 
 _sequence = itertools.count()
 
 
-def cpu_blob(seconds: float) -> bytes:
-    """A stored CPU profile with one sample of ``seconds`` in ``handler``."""
-    records = [([HANDLER], seconds)]
-    session = session_from_records(
-        records, start_time=T0, duration=seconds, interval=0.001, cpu_time=seconds
-    )
-    return encode_session(session)
-
-
 def make_capture(wall: float, route: str = "/items/{id}") -> Capture:
-    """One hand-made request capture with a small CPU profile."""
-    started = T0 + next(_sequence)
-    return Capture(
-        id=new_capture_id(started),
-        kind="request",
-        service="shop",
+    """One hand-made request capture with a small CPU profile: half its wall time in ``handler``."""
+    return request_capture(
+        [([HANDLER], wall / 2)],
+        started_at=T0 + next(_sequence),
         host="worker-1",
-        pid=4242,
-        started_at=started,
         wall_s=wall,
-        cpu_s=wall / 2,
         reason="sampled",
         target=f"GET {route}",
-        method="GET",
         route=route,
         path=route,
-        status=200,
-        cpu_profile=cpu_blob(wall / 2),
         extra={"gc_s": wall / 10},
     )
 

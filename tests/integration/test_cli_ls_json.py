@@ -7,34 +7,24 @@ captures, should not need a second query or the report.
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from profiler_kit.store import CaptureSummary, open_store
-from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
+from profiler_kit.testing import make_capture
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
 
 
 def _request_capture() -> Capture:
-    started = time.time()
-    return Capture(
-        id=new_capture_id(started),
-        kind="request",
-        service="shop",
+    return make_capture(
         host="web-1",
-        pid=4242,
-        started_at=started,
         wall_s=0.25,
         cpu_s=0.125,
-        reason="slow",
         target="GET /items/{item_id}",
-        method="GET",
         route="/items/{item_id}",
         path="/items/42",
-        status=200,
         trace_id=TRACE_ID,
         span_id=SPAN_ID,
         peak_memory=1_048_576,

@@ -7,83 +7,35 @@ through the ``pk`` fixture of ``conftest.py``.
 
 from __future__ import annotations
 
-import datetime
-import itertools
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from aggregate_captures import HANDLER, PLANTED, QUERY, T0, Records, iso, make_store
+from aggregate_captures import make_capture as aggregate_capture
 
 from profiler_kit.analysis.aggregate import route_key
-from profiler_kit.store import open_store
-from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
-from profiler_kit.testing import cpu_blob
-from profiler_kit.testing import frame_string as frame
+from profiler_kit.testing import frame_string
 from profiler_kit.units import counted
 
-T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-
-Records = list[tuple[list[str], float]]
-
-
-HANDLER = frame("handler", "/app/views.py", 10)
-QUERY = frame("query", "/app/db.py", 42)
-PLANTED = frame("planted_slow", "/app/slow.py", 7)
-JOB = frame("nightly_main", "/app/jobs/nightly.py", 1)
-
-_sequence = itertools.count()
+JOB = frame_string("nightly_main", "/app/jobs/nightly.py", 1)
 
 
 def make_capture(
-    wall: float,
-    *,
-    route: str | None = "/items/{id}",
-    path: str | None = None,
-    method: str = "GET",
-    status: int = 200,
-    started: float | None = None,
-    records: Records | None = None,
-    kind: str = "request",
-    target: str | None = None,
-    service: str = "shop",
+    wall: float, *, kind: str = "request", records: Records | None = None, **given: Any
 ) -> Capture:
-    """One hand-made capture with a CPU profile of ``records`` (default: one handler sample)."""
-    started = T0 + next(_sequence) if started is None else started
-    records = records if records is not None else [([HANDLER, QUERY], wall / 2)]
-    request = kind == "request"
-    return Capture(
-        id=new_capture_id(started),
-        kind=kind,  # type: ignore[arg-type]
-        service=service,
-        host="worker-1",
-        pid=4242,
-        started_at=started,
-        wall_s=wall,
-        cpu_s=wall / 2,
-        reason="sampled" if request else "script",
-        target=target or f"{method} {path or route}",
-        method=method if request else None,
-        route=route if request else None,
-        path=(path or route) if request else None,
-        status=status if request else None,
-        exit_code=None if request else 0,
-        cpu_profile=cpu_blob(records),
+    """A capture that spent half its wall time on CPU, by default all of it in handler → query."""
+    return aggregate_capture(
+        wall,
+        kind=kind,
+        cpu=wall / 2,
+        records=records if records is not None else [([HANDLER, QUERY], wall / 2)],
+        exit_code=None if kind == "request" else 0,
+        **given,
     )
-
-
-def make_store(path: Path, captures: list[Capture]) -> Path:
-    """A store file at ``path`` holding ``captures``."""
-    with open_store(path) as store:
-        store.add_many(captures)
-    return path
-
-
-def iso(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def overview_counts(stderr: str, keys: list[str]) -> dict[str, int]:

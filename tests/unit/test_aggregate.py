@@ -7,9 +7,7 @@ expectations are recomputed from those inputs, never copied from the code.
 
 from __future__ import annotations
 
-import itertools
-import statistics
-from collections.abc import Sequence
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,91 +15,24 @@ import pytest
 
 from profiler_kit.analysis.aggregate import SLOWEST_KEPT, aggregate, percentile, route_key
 from profiler_kit.analysis.calltree import FrameTable
-from profiler_kit.store import Selection, open_store
-from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store import Selection
 from profiler_kit.store.record import Capture
-from profiler_kit.testing import cpu_blob, memory_blob
-from profiler_kit.testing import frame_string as frame
 
-T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-
-Records = list[tuple[list[str], float]]
-Site = tuple[int, int, list[tuple[str, str, int]]]
-
-
-HANDLER = frame("handler", "/app/views.py", 10)
-QUERY = frame("query", "/app/db.py", 42)
-RENDER = frame("render", "/app/views.py", 30)
-HELPER = frame("helper", "/app/util.py", 3)
-
-_sequence = itertools.count()
-
-
-def make_capture(
-    wall: float,
-    *,
-    route: str | None = "/items/{id}",
-    path: str | None = None,
-    method: str | None = "GET",
-    status: int | None = 200,
-    cpu: float = 0.0,
-    gc: float | None = None,
-    error: str | None = None,
-    started: float | None = None,
-    records: Records | None = None,
-    memory: Sequence[Site] | None = None,
-    peak: int | None = None,
-    service: str = "shop",
-    kind: str = "request",
-    target: str | None = None,
-    exit_code: int | None = None,
-    cpu_profile: bytes | None = None,
-) -> Capture:
-    """One hand-made capture; every field the aggregation reads is given explicitly."""
-    started = T0 + next(_sequence) if started is None else started
-    extra: dict[str, Any] = {}
-    if gc is not None:
-        extra["gc_s"] = gc
-    if error is not None:
-        extra["error"] = error
-    if kind == "request":
-        target = target or f"{method} {path or route}"
-    return Capture(
-        id=new_capture_id(started),
-        kind=kind,  # type: ignore[arg-type]
-        service=service,
-        host="worker-1",
-        pid=4242,
-        started_at=started,
-        wall_s=wall,
-        cpu_s=cpu,
-        reason="sampled" if kind == "request" else "script",
-        target=target or "job.py",
-        method=method if kind == "request" else None,
-        route=route if kind == "request" else None,
-        path=(path or route) if kind == "request" else None,
-        status=status if kind == "request" else None,
-        exit_code=exit_code,
-        peak_memory=peak,
-        cpu_profile=cpu_blob(records) if records else cpu_profile,
-        memory_profile=memory_blob(memory) if memory is not None else None,
-        extra=extra,
-    )
-
-
-def make_store(path: Path, captures: list[Capture]) -> Path:
-    """A store file at ``path`` holding ``captures``."""
-    with open_store(path) as store:
-        store.add_many(captures)
-    return path
-
-
-def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
-    """p50, p95, p99 by inclusive linear interpolation (statistics, not the product)."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94], cuts[98]
+TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
+    sys.path.append(TESTS_DIR)
+from aggregate_captures import (  # noqa: E402
+    HANDLER,
+    HELPER,
+    QUERY,
+    RENDER,
+    T0,
+    Records,
+    Site,
+    make_capture,
+    make_store,
+    quantiles,
+)
 
 
 def durations_of(result: Any) -> list[float]:

@@ -7,11 +7,9 @@ is recomputed here from those inputs.
 
 from __future__ import annotations
 
-import datetime
-import itertools
 import json
 import statistics
-from collections.abc import Sequence
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,89 +18,28 @@ from profiler_kit.reports.aggregate_data import DATA_VERSION, aggregate_report_d
 
 from profiler_kit.analysis.aggregate import Aggregate, aggregate
 from profiler_kit.analysis.calltree import FrameTable
-from profiler_kit.store import open_store
-from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
-from profiler_kit.testing import cpu_blob, memory_blob
-from profiler_kit.testing import frame_string as frame
+from profiler_kit.testing import frame_string
 
-T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
+    sys.path.append(TESTS_DIR)
+from aggregate_captures import (  # noqa: E402
+    HANDLER,
+    HELPER,
+    PLANTED,
+    QUERY,
+    RENDER,
+    T0,
+    Records,
+    Site,
+    iso,
+    make_capture,
+    make_store,
+    quantiles,
+)
 
-Records = list[tuple[list[str], float]]
-Site = tuple[int, int, list[tuple[str, str, int]]]
-
-
-HANDLER = frame("handler", "/app/views.py", 10)
-QUERY = frame("query", "/app/db.py", 42)
-RENDER = frame("render", "/app/views.py", 30)
-HELPER = frame("helper", "/app/util.py", 3)
-PLANTED = frame("planted_slow", "/app/slow.py", 7)
-HEALTH = frame("health", "/app/health.py", 2)
-
-_sequence = itertools.count()
-
-
-def make_capture(
-    wall: float,
-    *,
-    route: str | None = "/items/{id}",
-    path: str | None = None,
-    method: str = "GET",
-    status: int = 200,
-    cpu: float = 0.0,
-    gc: float | None = None,
-    error: str | None = None,
-    started: float | None = None,
-    records: Records | None = None,
-    memory: Sequence[Site] | None = None,
-    peak: int | None = None,
-) -> Capture:
-    """One hand-made request capture; every field the report reads is given explicitly."""
-    started = T0 + next(_sequence) if started is None else started
-    extra: dict[str, Any] = {}
-    if gc is not None:
-        extra["gc_s"] = gc
-    if error is not None:
-        extra["error"] = error
-    return Capture(
-        id=new_capture_id(started),
-        kind="request",
-        service="shop",
-        host="worker-1",
-        pid=4242,
-        started_at=started,
-        wall_s=wall,
-        cpu_s=cpu,
-        reason="sampled",
-        target=f"{method} {path or route}",
-        method=method,
-        route=route,
-        path=path or route,
-        status=status,
-        peak_memory=peak,
-        cpu_profile=cpu_blob(records) if records else None,
-        memory_profile=memory_blob(memory) if memory is not None else None,
-        extra=extra,
-    )
-
-
-def make_store(path: Path, captures: list[Capture]) -> Path:
-    """A store file at ``path`` holding ``captures``."""
-    with open_store(path) as store:
-        store.add_many(captures)
-    return path
-
-
-def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
-    """p50, p95, p99 by inclusive linear interpolation (statistics, not the product)."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94], cuts[98]
-
-
-def iso(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+HEALTH = frame_string("health", "/app/health.py", 2)
 
 
 def build(tmp_path: Path, captures: list[Capture], name: str = "a.sqlite3") -> Aggregate:

@@ -22,26 +22,20 @@ from profiler_kit.errors import (
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
 from profiler_kit.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, CaptureSummary, open_store
+from profiler_kit.testing import make_capture as hand_made_capture
 
 
 def make_capture(started_at: float, **changes: object) -> Capture:
     """A capture with every field set to a distinctive, non-default value."""
-    capture = Capture(
-        id=new_capture_id(started_at),
-        kind="request",
+    capture = hand_made_capture(
+        started_at=started_at,
         service="billing",
         host="web-1",
-        pid=4242,
-        started_at=started_at,
         wall_s=0.125,
         cpu_s=0.0625,
-        reason="slow",
         target="GET /invoices/{id}",
-        method="GET",
         route="/invoices/{id}",
         path="/invoices/17",
-        status=200,
-        exit_code=None,
         trace_id="0af7651916cd43dd8448eb211c80319c",
         span_id="b7ad6b7169203331",
         peak_memory=12_345_678,
