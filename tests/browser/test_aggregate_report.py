@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.capture.cpu import encode_session, session_from_records
 from profiler_kit.store import open_store
-from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
+from profiler_kit.testing import frame_string as frame
+from profiler_kit.testing import make_capture
 
 pytestmark = pytest.mark.browser
 
@@ -31,11 +31,6 @@ Records = list[tuple[list[str], float]]
 HOSTILE = "<img src=x onerror=alert(1)>"  # the same payload as conftest's hostile_name
 START = 1_700_000_000.0
 TICK = 0.001  # one sample: 1 ms
-
-
-def frame(name: str, file: str, line: int) -> str:
-    """A pyinstrument frame identifier: name, file and first line."""
-    return f"{name}\x00{file}\x00{line}"
 
 
 ROOT = [frame("wsgi_app", "/srv/shop/server.py", 10), frame("dispatch", "/srv/shop/server.py", 40)]
@@ -96,27 +91,17 @@ def checkout_records(slowdown_ms: int) -> Records:
 def capture(
     index: int, method: str, route: str, records: Records, *, path: str | None = None
 ) -> Capture:
-    started = START + index
     wall = sum(seconds for _, seconds in records)
-    session = session_from_records(
-        records, start_time=started, duration=wall, interval=TICK, cpu_time=wall
-    )
-    return Capture(
-        id=new_capture_id(started),
-        kind="request",
-        service="shop",
+    return make_capture(
+        records,
+        started_at=START + index,
         host="test-host",
-        pid=4242,
-        started_at=started,
-        wall_s=wall,
         cpu_s=wall * 0.9,
         reason="sampled",
         target="shop.server:app",
         method=method,
         route=route,
         path=path or route,
-        status=200,
-        cpu_profile=encode_session(session),
     )
 
 
