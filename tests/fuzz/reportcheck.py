@@ -6,11 +6,9 @@ test_report_browser.py (a sample, in Chromium).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,11 @@ from profiler_kit.reports.render import render_capture_report
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.store import open_store
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
+
+TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
+    sys.path.append(TESTS_DIR)
+from report_reading import Page, parse, sha256_source  # noqa: E402
 
 
 @dataclass
@@ -94,62 +97,14 @@ def aggregate_report(names: Names, directory: Path, store_name: str) -> tuple[st
     return render_aggregate_report(data), data
 
 
-class Page(HTMLParser):
-    """Element order, the CSP, the title and the text of each script and style."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[str] = []
-        self.elements: list[tuple[str, tuple[tuple[str, str | None], ...]]] = []
-        self.csp: list[str] = []
-        self.title = ""
-        self.scripts: list[tuple[dict[str, str | None], str]] = []
-        self.styles: list[str] = []
-        self._open: tuple[str, dict[str, str | None]] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.elements.append((tag, tuple(attrs)))
-        attributes = dict(attrs)
-        if tag == "meta" and (attributes.get("http-equiv") or "").lower() == (
-            "content-security-policy"
-        ):
-            self.csp.append(attributes.get("content") or "")
-        if tag in ("script", "style", "title"):
-            self._open, self._text = (tag, attributes), []
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open is not None and tag == self._open[0]:
-            text = "".join(self._text)
-            if tag == "script":
-                self.scripts.append((self._open[1], text))
-            elif tag == "style":
-                self.styles.append(text)
-            else:
-                self.title = text
-            self._open = None
-
-
 def _sha256(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+    return f"'{sha256_source(text)}'"
 
 
 @dataclass
 class Checked:
     page: Page
     data: Any = field(default=None)
-
-
-def parse(html: str) -> Page:
-    page = Page()
-    page.feed(html)
-    page.close()
-    return page
 
 
 _REFERENCE: dict[str, list[Any]] = {}

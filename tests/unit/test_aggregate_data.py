@@ -38,6 +38,7 @@ from aggregate_captures import (  # noqa: E402
     make_store,
     quantiles,
 )
+from report_reading import walk  # noqa: E402
 
 HEALTH = frame_string("health", "/app/health.py", 2)
 
@@ -55,15 +56,6 @@ def route_entry(data: dict[str, Any], key: str) -> dict[str, Any]:
 def frame_id(data: dict[str, Any], name: str) -> int:
     (index,) = [i for i, f in enumerate(data["frames"]) if f["name"] == name]
     return index
-
-
-def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
-    out, pending = [], [node]
-    while pending:
-        current = pending.pop()
-        out.append(current)
-        pending.extend(current.get("c", []))
-    return out
 
 
 def child(node: dict[str, Any], frame_index: int) -> dict[str, Any]:

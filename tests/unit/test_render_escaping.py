@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-from html.parser import HTMLParser
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,12 @@ from profiler_kit.capture.cpu import encode_session
 from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
+
+TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
+    sys.path.append(TESTS_DIR)
+from report_reading import Page, parse  # noqa: E402
+from report_reading import sha256_source as _sha256_source  # noqa: E402
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 HOSTILE_FILE = "/srv/<svg onload=alert(2)>/a&b.py"
@@ -60,62 +64,18 @@ def _hostile_view() -> CaptureView:
     return CaptureView.load(capture)
 
 
-class _Page(HTMLParser):
-    """Collects the CSP meta content, the title text and the text of each script/style element."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.csp: list[str] = []
-        self.title = ""
-        self.scripts: list[tuple[dict[str, str | None], str]] = []
-        self.styles: list[str] = []
-        self._open: tuple[str, dict[str, str | None]] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "meta" and (attributes.get("http-equiv") or "").lower() == (
-            "content-security-policy"
-        ):
-            self.csp.append(attributes.get("content") or "")
-        if tag in ("script", "style", "title"):
-            self._open, self._text = (tag, attributes), []
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open is not None and tag == self._open[0]:
-            text = "".join(self._text)
-            if tag == "script":
-                self.scripts.append((self._open[1], text))
-            elif tag == "style":
-                self.styles.append(text)
-            else:
-                self.title = text
-            self._open = None
-
-
-def _sha256_source(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
-
-
 @pytest.fixture(scope="module")
 def view() -> CaptureView:
     return _hostile_view()
 
 
 @pytest.fixture(scope="module")
-def page(view: CaptureView) -> tuple[str, _Page]:
+def page(view: CaptureView) -> tuple[str, Page]:
     html = render_capture_report(view)
-    parser = _Page()
-    parser.feed(html)
-    parser.close()
-    return html, parser
+    return html, parse(html)
 
 
-def test_hostile_frame_name_is_not_markup(page: tuple[str, _Page]) -> None:
+def test_hostile_frame_name_is_not_markup(page: tuple[str, Page]) -> None:
     """A frame named like a script break-out never appears raw in the HTML."""
     html, _ = page
     assert "<img src=x" not in html
@@ -124,7 +84,7 @@ def test_hostile_frame_name_is_not_markup(page: tuple[str, _Page]) -> None:
     assert "<script>alert(3)" not in html
 
 
-def test_only_the_two_real_script_elements_exist(page: tuple[str, _Page]) -> None:
+def test_only_the_two_real_script_elements_exist(page: tuple[str, Page]) -> None:
     """The page has exactly the JSON data block and the report script, nothing injected."""
     html, parser = page
     assert len(parser.scripts) == 2
@@ -133,7 +93,7 @@ def test_only_the_two_real_script_elements_exist(page: tuple[str, _Page]) -> Non
     assert parser.scripts[0][0].get("type") == "application/json"
 
 
-def test_title_is_escaped(page: tuple[str, _Page]) -> None:
+def test_title_is_escaped(page: tuple[str, Page]) -> None:
     """The capture target appears HTML-escaped in the title, never as a live tag."""
     html, parser = page
     assert "&lt;b&gt;x&lt;/b&gt;" in html
@@ -141,7 +101,7 @@ def test_title_is_escaped(page: tuple[str, _Page]) -> None:
     assert parser.title == f"profiler-kit: {TARGET}"
 
 
-def test_embedded_data_round_trips(view: CaptureView, page: tuple[str, _Page]) -> None:
+def test_embedded_data_round_trips(view: CaptureView, page: tuple[str, Page]) -> None:
     """The JSON data block parses back to exactly capture_report_data of the capture."""
     _, parser = page
     attributes, text = parser.scripts[0]
@@ -173,7 +133,7 @@ def test_embed_json_refuses_nan() -> None:
         embed_json({"x": float("nan")})
 
 
-def test_csp_locks_down_the_page(page: tuple[str, _Page]) -> None:
+def test_csp_locks_down_the_page(page: tuple[str, Page]) -> None:
     """One CSP meta tag denies everything by default and admits scripts/styles only by hash."""
     _, parser = page
     assert len(parser.csp) == 1
@@ -186,7 +146,7 @@ def test_csp_locks_down_the_page(page: tuple[str, _Page]) -> None:
     assert all(re.fullmatch(r"'sha256-[A-Za-z0-9+/]+=*'", v) for v in directives["style-src"])
 
 
-def test_csp_hashes_match_inlined_script_and_style(page: tuple[str, _Page]) -> None:
+def test_csp_hashes_match_inlined_script_and_style(page: tuple[str, Page]) -> None:
     """The CSP script and style hashes are the sha256 of the exact inlined script and style text."""
     _, parser = page
     directives = {
@@ -200,7 +160,7 @@ def test_csp_hashes_match_inlined_script_and_style(page: tuple[str, _Page]) -> N
     assert directives["style-src"] == [f"'{_sha256_source(parser.styles[0])}'"]
 
 
-def test_write_capture_report(tmp_path: Path, view: CaptureView, page: tuple[str, _Page]) -> None:
+def test_write_capture_report(tmp_path: Path, view: CaptureView, page: tuple[str, Page]) -> None:
     """write_capture_report writes the rendered page as UTF-8 to the given path."""
     html, _ = page
     path = write_capture_report(view, tmp_path / "report.html")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,11 @@ from profiler_kit.capture.cpu import encode_session
 from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
+
+TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
+    sys.path.append(TESTS_DIR)
+from report_reading import walk  # noqa: E402
 
 APP = "/srv/app"
 MAIN = f"main\x00{APP}/main.py\x001"
@@ -65,15 +72,6 @@ def _view(memory: MemorySummary | None = None, **changes: Any) -> CaptureView:
     return CaptureView.load(capture.replace(**changes))
 
 
-def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
-    out, pending = [], [node]
-    while pending:
-        current = pending.pop()
-        out.append(current)
-        pending.extend(current.get("c", []))
-    return out
-
-
 def _names(data: dict[str, Any]) -> list[str]:
     return [frame["name"] for frame in data["frames"]]
 
@@ -119,7 +117,7 @@ def test_tree_totals_match_root() -> None:
     assert tree["f"] == -1
     assert tree["t"] == pytest.approx(TOTAL) == pytest.approx(view.tree.total)
     assert sum(child["t"] for child in tree["c"]) == pytest.approx(tree["t"] - tree["s"])
-    for node in _walk(tree):
+    for node in walk(tree):
         children = node.get("c", [])
         assert node["t"] == pytest.approx(node["s"] + sum(c["t"] for c in children))
 
@@ -129,7 +127,7 @@ def test_small_nodes_are_folded_into_parent_self_time() -> None:
     data = capture_report_data(_view())
     names = _names(data)
     assert TOTAL * MIN_NODE_SHARE > 0.001  # GIVEN: tiny is below the threshold
-    nodes = _walk(data["tree"])
+    nodes = walk(data["tree"])
     assert "tiny" not in [names[n["f"]] for n in nodes if n["f"] >= 0]
     (main,) = [n for n in nodes if n["f"] >= 0 and names[n["f"]] == "main"]
     assert main["s"] == pytest.approx(0.5 + 0.001)
