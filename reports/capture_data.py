@@ -11,7 +11,7 @@ from typing import Any
 
 from profiler_kit.analysis.calltree import CallNode
 from profiler_kit.analysis.capture_view import CaptureView
-from profiler_kit.capture.memory import AllocationSite
+from profiler_kit.capture.memory_summary import AllocationSite
 from profiler_kit.store.record import Capture
 
 __all__ = ["DATA_VERSION", "capture_report_data", "tree_data"]

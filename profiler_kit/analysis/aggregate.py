@@ -19,7 +19,7 @@ from profiler_kit.analysis.calltree import CallTree, FrameTable
 from profiler_kit.analysis.durations import DurationSummary, percentile
 from profiler_kit.analysis.sources import iter_selected
 from profiler_kit.capture.cpu import CpuProfile, decode_profile
-from profiler_kit.capture.memory import MemorySummary, decode_summary
+from profiler_kit.capture.memory_summary import MemorySummary, decode_summary
 from profiler_kit.store import Selection, open_store
 from profiler_kit.store.record import Capture
 

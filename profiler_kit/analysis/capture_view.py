@@ -13,7 +13,7 @@ from pathlib import Path
 
 from profiler_kit.analysis.calltree import CallTree, FrameInfo
 from profiler_kit.capture.cpu import decode_profile
-from profiler_kit.capture.memory import MemorySummary, decode_summary
+from profiler_kit.capture.memory_summary import MemorySummary, decode_summary
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.store.record import Capture
 

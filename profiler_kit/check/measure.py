@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from profiler_kit.capture.memory import MemoryTracker, allocation_totals
+from profiler_kit.capture.memory import MemoryTracker
+from profiler_kit.capture.memory_summary import allocation_totals
 from profiler_kit.errors import MemoryUnavailableError
 
 __all__ = [

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from profiler_kit.capture.cpu import encode_session
-from profiler_kit.capture.memory import MemorySummary, encode_summary, summarise
+from profiler_kit.capture.memory_summary import MemorySummary, encode_summary, summarise
 from profiler_kit.script.runner import RunResult, Target, identifier_depth, machinery_depth
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture

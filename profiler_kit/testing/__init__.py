@@ -93,7 +93,7 @@ def cpu_blob(records: list[tuple[list[str], float]], *, start_time: float = 0.0)
 
 def memory_blob(sites: Sequence[tuple[int, int, list[tuple[str, str, int]]]]) -> bytes:
     """A stored memory summary with these (bytes, count, innermost-first stack) top sites."""
-    from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
+    from profiler_kit.capture.memory_summary import AllocationSite, MemorySummary, encode_summary
 
     summary = MemorySummary(
         peak_bytes=max((b for b, _, _ in sites), default=0),

@@ -15,7 +15,7 @@ from typing import Any
 
 from profiler_kit.analysis.calltree import CallTree
 from profiler_kit.capture.cpu import decode_profile, encode_session, session_from_records
-from profiler_kit.capture.memory import MemorySummary, encode_summary, summarise
+from profiler_kit.capture.memory_summary import MemorySummary, encode_summary, summarise
 from profiler_kit.config import Settings
 from profiler_kit.otel.derive import link_attributes
 from profiler_kit.otel.link import SpanLink

@@ -28,7 +28,7 @@ from pathlib import Path
 import atheris
 
 from profiler_kit.capture.cpu import decode_profile
-from profiler_kit.capture.memory import decode_summary
+from profiler_kit.capture.memory_summary import decode_summary
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
 from profiler_kit.web.tokens import TokenCheck, check_token, make_token
 

@@ -26,7 +26,7 @@ from fuzzkit import invoke, make_capture
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import decode_profile
-from profiler_kit.capture.memory import decode_summary
+from profiler_kit.capture.memory_summary import decode_summary
 from profiler_kit.check.baseline import BaselineError, load_baseline
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.store import open_store

@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import decode_profile
-from profiler_kit.capture.memory import decode_summary
+from profiler_kit.capture.memory_summary import decode_summary
 from profiler_kit.errors import ProfilerKitError
 from profiler_kit.store.sqlite import APPLICATION_ID, SCHEMA_VERSION
 

@@ -12,15 +12,13 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.capture.memory import (
+from profiler_kit.capture.memory import MemoryTracker, memray_lock, tracking
+from profiler_kit.capture.memory_summary import (
     AllocationSite,
     MemorySummary,
-    MemoryTracker,
     decode_summary,
     encode_summary,
-    memray_lock,
     summarise,
-    tracking,
 )
 from profiler_kit.errors import MemoryUnavailableError
 
@@ -229,7 +227,8 @@ def test_tracker_stops_itself_after_max_seconds_and_frees_the_lease() -> None:
     """A request that hangs must not hold the process's only memray tracker for ever."""
     import time
 
-    from profiler_kit.capture.memory import MemoryTracker, allocation_totals, memray_lock
+    from profiler_kit.capture.memory import MemoryTracker, memray_lock
+    from profiler_kit.capture.memory_summary import allocation_totals
 
     tracker = MemoryTracker()
     tracker.start(max_seconds=0.2)
@@ -273,7 +272,7 @@ def test_sites_resolve_only_the_largest_records_but_count_them_all(
     """A limit on resolved records keeps the largest site and loses nothing from the totals."""
     import memray
 
-    from profiler_kit.capture.memory import _sites
+    from profiler_kit.capture.memory_summary import _sites
 
     path, line = capture
 
@@ -296,7 +295,7 @@ def test_sites_keep_one_copy_of_a_frame_they_share(capture: tuple[Path, int]) ->
     """Stacks that share a frame hold the same tuple, not one copy each from memray."""
     import memray
 
-    from profiler_kit.capture.memory import _sites
+    from profiler_kit.capture.memory_summary import _sites
 
     path, _ = capture
     with memray.FileReader(str(path)) as reader:

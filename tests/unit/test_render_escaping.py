@@ -15,7 +15,7 @@ from pyinstrument.session import Session
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import encode_session
-from profiler_kit.capture.memory import AllocationSite, MemorySummary, encode_summary
+from profiler_kit.capture.memory_summary import AllocationSite, MemorySummary, encode_summary
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
 

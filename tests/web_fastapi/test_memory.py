@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from profiler_kit.capture.memory import decode_summary
+from profiler_kit.capture.memory_summary import decode_summary
 
 
 @pytest.fixture(scope="module")
