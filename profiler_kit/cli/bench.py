@@ -13,7 +13,7 @@ from profiler_kit.cli.options import resolve_store, store_option
 from profiler_kit.units import counted
 
 if TYPE_CHECKING:
-    from profiler_kit.check.bench import BenchResult
+    from profiler_kit.check.rounds import BenchResult
 
 __all__ = ["bench"]
 
@@ -91,7 +91,7 @@ def bench(
       profiler-kit baseline save -o baseline.json      # then, on a branch:
       profiler-kit check --baseline baseline.json
     """
-    from profiler_kit.check.bench import bench_captures, run_bench, steps
+    from profiler_kit.check.rounds import bench_captures, run_bench, steps
     from profiler_kit.check.workloads import build_workloads
     from profiler_kit.store import open_store
     from profiler_kit.store.ids import new_capture_id
