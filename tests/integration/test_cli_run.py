@@ -222,22 +222,10 @@ def test_exit_status_is_the_targets(
     assert capture["exit_code"] == expected_rc
 
 
-BOOM_SCRIPT = """\
-import time
-
-
-def work_before_boom():
-    deadline = time.perf_counter() + 0.15
-    total = 0
-    while time.perf_counter() < deadline:
-        for i in range(2000):
-            total += i * i % 7
-    return total
-
-
-work_before_boom()
-raise ValueError("boom")
-"""
+# The shared CPU-bound script, its hot function renamed, then an uncaught exception.
+BOOM_SCRIPT = (
+    BURN_SCRIPT.replace("burn_cpu_hotspot", "work_before_boom") + 'raise ValueError("boom")\n'
+)
 
 
 def test_uncaught_exception_exits_1_and_capture_is_kept(pk: Any) -> None:
