@@ -27,6 +27,7 @@ __all__ = [
     "SettingsError",
     "load_settings",
     "nearest_pyproject",
+    "pyproject_table",
     "validate",
 ]
 
@@ -128,16 +129,28 @@ def nearest_pyproject(start_dir: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
+def pyproject_table(start_dir: Path, *keys: str) -> tuple[Path | None, dict[str, Any]]:
+    """``[tool.profiler-kit.<keys>]`` of the nearest pyproject.toml, and that file.
+
+    A missing file or table is empty; a value that is not a table is an error
+    that names the table and the file.
+    """
     found = nearest_pyproject(start_dir)
     if found is None:
-        return {}
-    candidate, document = found
-    table = document.get("tool", {}).get("profiler-kit", {})
-    if not isinstance(table, dict):
-        raise SettingsError(f"[tool.profiler-kit] in {candidate} must be a table")
+        return None, {}
+    candidate, table = found
+    path = ("tool", "profiler-kit", *keys)
+    for depth, key in enumerate(path, start=1):
+        table = table.get(key, {})
+        if not isinstance(table, dict):
+            raise SettingsError(f"[{'.'.join(path[:depth])}] in {candidate} must be a table")
+    return candidate, table
+
+
+def _pyproject_layer(start_dir: Path) -> dict[str, Any]:
+    candidate, table = pyproject_table(start_dir)
     layer = {key.replace("-", "_"): value for key, value in table.items() if key != "check"}
-    if "store" in layer and isinstance(layer["store"], str):
+    if candidate is not None and isinstance(layer.get("store"), str):
         layer["store"] = candidate.parent / layer["store"]
     return layer
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from profiler_kit.check.measure import COUNT_METRICS
-from profiler_kit.config import nearest_pyproject
+from profiler_kit.config import pyproject_table
 from profiler_kit.errors import ProfilerKitError
 
 __all__ = ["CheckSettings", "load_check_settings"]
@@ -58,7 +58,7 @@ def load_check_settings(
 ) -> CheckSettings:
     """Settings from pyproject.toml, then ``overrides`` (``None`` values mean "not given")."""
     settings = CheckSettings()
-    table = _pyproject_table(start_dir or Path.cwd())
+    _, table = pyproject_table(start_dir or Path.cwd(), "check")
     for source, layer in (("[tool.profiler-kit.check]", table), ("the command line", overrides)):
         settings = _apply(settings, {k: v for k, v in layer.items() if v is not None}, source)
     return settings
@@ -117,14 +117,3 @@ def _fraction(name: str, value: Any, source: str) -> float:
     if name == "alpha" and not 0.0 < number < 1.0:
         raise ProfilerKitError(f"{source}: alpha must be between 0 and 1, not {value!r}")
     return number
-
-
-def _pyproject_table(start_dir: Path) -> dict[str, Any]:
-    found = nearest_pyproject(start_dir)
-    if found is None:
-        return {}
-    candidate, document = found
-    table = document.get("tool", {}).get("profiler-kit", {}).get("check", {})
-    if not isinstance(table, dict):
-        raise ProfilerKitError(f"[tool.profiler-kit.check] in {candidate} must be a table")
-    return table
