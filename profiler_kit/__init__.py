@@ -7,5 +7,11 @@ they share.
 
 from __future__ import annotations
 
+import os
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["PACKAGE_DIR", "__version__"]
+
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+"""This package's directory, with a trailing separator: frames from files below
+it are profiler-kit's own (the plugins and reports install inside it)."""

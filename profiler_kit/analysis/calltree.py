@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from profiler_kit import PACKAGE_DIR
 from profiler_kit.capture.cpu import CpuProfile
 
 __all__ = ["CallNode", "CallTree", "FrameInfo", "FrameTable", "Hotspot", "build_call_tree"]
@@ -152,13 +153,10 @@ class CallTree:
             node.self_time += seconds
 
 
-# profiler-kit's own frames (thread hops, middlewares) are never the app's code,
-# wherever profiler-kit is installed (an editable install is not in site-packages).
-_OWN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
-
-
 def _is_application_file(file: str, prefixes: Sequence[str]) -> bool:
-    if not file or file.startswith("<") or file.startswith(_OWN_DIR):
+    # profiler-kit's own frames (thread hops, middlewares) are never the app's code,
+    # wherever profiler-kit is installed (an editable install is not in site-packages).
+    if not file or file.startswith("<") or file.startswith(PACKAGE_DIR):
         return False
     if "site-packages" in file or "dist-packages" in file:
         return False

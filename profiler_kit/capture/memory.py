@@ -284,7 +284,7 @@ def _pin_search_path_strings() -> None:
 
 @contextlib.contextmanager
 def tracking() -> Iterator[MemoryTracker]:
-    """Track memory for the ``with`` block; the file is left for :func:`~profiler_kit.capture.memory_summary.summarise`."""
+    """Track memory for the ``with`` block; the file is left for ``memory_summary.summarise``."""
     tracker = MemoryTracker()
     tracker.start()
     try:

@@ -29,7 +29,7 @@ _OTEL_PACKAGES = (
 _FRAMEWORKS = ("flask", "fastapi", "starlette", "django")
 _PLUGIN_EXTRAS = ("flask", "fastapi", "django")
 # Where profiler-kit is imported from, which need not be where it is installed.
-_PACKAGE_DIRECTORY = Path(profiler_kit.__file__).parent
+_PACKAGE_DIRECTORY = Path(profiler_kit.PACKAGE_DIR)
 
 
 def _installed(distribution: str) -> str | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pyinstrument.session import Session
 
+from profiler_kit import PACKAGE_DIR
 from profiler_kit.capture.cpu import CpuEngine, PyinstrumentEngine, ThreadSampler
 from profiler_kit.capture.memory import MemoryTracker
 from profiler_kit.errors import TargetError
@@ -33,7 +34,6 @@ _THIS_FILE = __file__
 _RUNPY_FILES = (runpy.__file__, "<frozen runpy>")
 _ENTRY_NAME = "_enter_target"
 _BUILTIN_FILE = "<built-in>"  # where pyinstrument files C functions
-_PACKAGE_DIR = os.path.dirname(__file__) + os.sep
 _CONSOLE_SCRIPT = os.sep + "profiler-kit"
 
 
@@ -268,7 +268,7 @@ def _drop_if_own_call(first_file: str | None, depth: int) -> int:
 
 
 def _is_own_file(filename: str) -> bool:
-    return filename.startswith(_PACKAGE_DIR) or filename.endswith(_CONSOLE_SCRIPT)
+    return filename.startswith(PACKAGE_DIR) or filename.endswith(_CONSOLE_SCRIPT)
 
 
 def identifier_depth(call_stack: Sequence[str]) -> int:

@@ -194,6 +194,16 @@ def test_app_flag() -> None:
     assert tree.frames[_ids(tree)["<built-in method len>"]].location == "<built-in>"
 
 
+def test_profiler_kit_frames_are_never_app_code() -> None:
+    """Our own frames (a thread hop in web/, wherever it is installed) are not the app's code."""
+    from profiler_kit.web import threadpool
+
+    hop = f"_hop\x00{threadpool.__file__}\x0028"
+    profile = _profile([MAIN, hop], [([MAIN, hop], 1.0)])
+    app = {frame.name: frame.app for frame in build_call_tree([profile]).frames}
+    assert app == {"main": True, "_hop": False}
+
+
 def test_app_under_the_interpreter_prefix_is_app_code() -> None:
     """An app in /usr/src/app is app code even when Python's prefix is /usr."""
     served = "handler\x00/usr/src/app/views.py\x0010"

@@ -66,3 +66,14 @@ def test_a_builtin_the_script_calls_is_kept() -> None:
         ("sum", "<built-in>"),
     ]
     assert _depths(stack) == (2, 2)
+
+
+@pytest.mark.parametrize("module", ["profiler_kit.cli.run", "profiler_kit.capture.cpu"])
+def test_own_work_in_any_package_module_is_dropped(module: str) -> None:
+    """profiler-kit's own work outside the target is dropped, whichever module it runs in."""
+    import importlib
+
+    own_file = importlib.import_module(module).__file__
+    assert own_file is not None
+    stack = [("main", own_file), ("stop", own_file)]
+    assert _depths(stack) == (-1, -1)
