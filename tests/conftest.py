@@ -18,6 +18,11 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+TESTS_DIR = Path(__file__).resolve().parent
+# Modules shared by several test folders (client_scenarios, aggregate_captures,
+# report_reading) live here; --import-mode=importlib puts no test folder on sys.path.
+if str(TESTS_DIR) not in sys.path:
+    sys.path.append(str(TESTS_DIR))
 
 
 def free_port() -> int:

@@ -7,22 +7,17 @@ test_report_browser.py (a sample, in Chromium).
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fuzzkit import make_capture
 from profiler_kit.reports.render import render_capture_report
+from report_reading import Page, parse, sha256_source
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.store import open_store
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
-
-TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(TESTS_DIR)
-from report_reading import Page, parse, sha256_source  # noqa: E402
 
 
 @dataclass

@@ -17,7 +17,6 @@ import dataclasses
 import itertools
 import random
 import re
-import sys
 import time
 import types
 import urllib.error
@@ -35,9 +34,6 @@ from profiler_kit.store import CaptureSummary, open_store
 from profiler_kit.testing import read_captures, wait_for_captures
 
 SITE_DIR = Path(__file__).parent
-TESTS_DIR = SITE_DIR.resolve().parent
-if str(TESTS_DIR) not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(str(TESTS_DIR))
 SITE_MODULE = "pk_django_site"
 SERVER_KINDS = ("gunicorn", "uvicorn")
 # A capture that should have been written is in the store well within this.

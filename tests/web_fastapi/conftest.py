@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +32,6 @@ from profiler_kit.testing import read_captures, stored_texts, wait_for_captures
 
 HERE = Path(__file__).resolve().parent
 TESTS_DIR = HERE.parent
-if str(TESTS_DIR) not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(str(TESTS_DIR))
 ROOT_CONFTEST = TESTS_DIR / "conftest.py"
 APP = "app_under_test:app"
 NO_BUDGET_LIMIT = "100000"

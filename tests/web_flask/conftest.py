@@ -18,7 +18,6 @@ import dataclasses
 import json
 import re
 import sqlite3
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,6 @@ from profiler_kit.store import CaptureSummary, open_store
 from profiler_kit.testing import read_captures, wait_for_captures
 
 APP_DIR = Path(__file__).resolve().parent
-TESTS_DIR = APP_DIR.parent
-if str(TESTS_DIR) not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(str(TESTS_DIR))
 APP = "flask_app_under_test:app"
 SETTING_NAMES = tuple(field.name for field in dataclasses.fields(Settings))
 FAILURE_LINE = re.compile(r"^profiler-kit: (?P<kind>.+?) failed \(", re.M)

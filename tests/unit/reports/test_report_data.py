@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from profiler_kit.reports.capture_data import DATA_VERSION, MIN_NODE_SHARE, capture_report_data
 from pyinstrument.session import Session
+from report_reading import walk
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import encode_session
 from profiler_kit.capture.memory_summary import AllocationSite, MemorySummary, encode_summary
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
-
-TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(TESTS_DIR)
-from report_reading import walk  # noqa: E402
 
 APP = "/srv/app"
 MAIN = f"main\x00{APP}/main.py\x001"

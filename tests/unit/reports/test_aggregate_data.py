@@ -9,22 +9,11 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from profiler_kit.reports.aggregate_data import DATA_VERSION, aggregate_report_data
-
-from profiler_kit.analysis.aggregate import Aggregate, aggregate
-from profiler_kit.analysis.calltree import FrameTable
-from profiler_kit.store.record import Capture
-from profiler_kit.testing import frame_string
-
-TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(TESTS_DIR)
-from aggregate_captures import (  # noqa: E402
+from aggregate_captures import (
     HANDLER,
     HELPER,
     PLANTED,
@@ -38,7 +27,13 @@ from aggregate_captures import (  # noqa: E402
     make_store,
     quantiles,
 )
-from report_reading import walk  # noqa: E402
+from profiler_kit.reports.aggregate_data import DATA_VERSION, aggregate_report_data
+from report_reading import walk
+
+from profiler_kit.analysis.aggregate import Aggregate, aggregate
+from profiler_kit.analysis.calltree import FrameTable
+from profiler_kit.store.record import Capture
+from profiler_kit.testing import frame_string
 
 HEALTH = frame_string("health", "/app/health.py", 2)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +11,14 @@ import pytest
 from profiler_kit.reports.capture_data import capture_report_data
 from profiler_kit.reports.render import embed_json, render_capture_report, write_capture_report
 from pyinstrument.session import Session
+from report_reading import Page, parse
+from report_reading import sha256_source as _sha256_source
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import encode_session
 from profiler_kit.capture.memory_summary import AllocationSite, MemorySummary, encode_summary
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
-
-TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(TESTS_DIR)
-from report_reading import Page, parse  # noqa: E402
-from report_reading import sha256_source as _sha256_source  # noqa: E402
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 HOSTILE_FILE = "/srv/<svg onload=alert(2)>/a&b.py"

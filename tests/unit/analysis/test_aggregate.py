@@ -7,21 +7,11 @@ expectations are recomputed from those inputs, never copied from the code.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from profiler_kit.analysis.aggregate import SLOWEST_KEPT, aggregate, percentile, route_key
-from profiler_kit.analysis.calltree import FrameTable
-from profiler_kit.store import Selection
-from profiler_kit.store.record import Capture
-
-TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if TESTS_DIR not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(TESTS_DIR)
-from aggregate_captures import (  # noqa: E402
+from aggregate_captures import (
     HANDLER,
     HELPER,
     QUERY,
@@ -33,6 +23,11 @@ from aggregate_captures import (  # noqa: E402
     make_store,
     quantiles,
 )
+
+from profiler_kit.analysis.aggregate import SLOWEST_KEPT, aggregate, percentile, route_key
+from profiler_kit.analysis.calltree import FrameTable
+from profiler_kit.store import Selection
+from profiler_kit.store.record import Capture
 
 
 def durations_of(result: Any) -> list[float]:

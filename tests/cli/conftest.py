@@ -25,9 +25,6 @@ from typing import Any
 import pytest
 
 COMMAND_TIMEOUT_S = 30.0
-TESTS_DIR = Path(__file__).resolve().parent.parent
-if str(TESTS_DIR) not in sys.path:  # modules shared by several test folders live there
-    sys.path.append(str(TESTS_DIR))
 
 _DATA_BLOB = re.compile(
     r'<script id="profiler-kit-data" type="application/json">(.*?)</script>', re.S
