@@ -32,7 +32,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import Any, Self, TypeAlias
 
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped,unused-ignore]
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -131,6 +131,23 @@ class _Receiver:
         self._batches: list[int] = []
         self._headers: list[dict[str, str]] = []
         self._fail_from: int | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def _fail_setting(self, fail_from: int | None) -> None:
         if fail_from is not None and fail_from < 1:
@@ -236,7 +253,7 @@ class OtlpHttpReceiver(_Receiver):
         self.traces_url = self.endpoint + TRACES_PATH
         self._thread: threading.Thread | None = None
 
-    def start(self) -> OtlpHttpReceiver:
+    def start(self) -> Self:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -253,17 +270,6 @@ class OtlpHttpReceiver(_Receiver):
             self._thread.join()
             self._thread = None
         self._server.server_close()
-
-    def __enter__(self) -> OtlpHttpReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _handle(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
         """Status and protobuf body of the answer to one POST."""
@@ -339,7 +345,7 @@ class OtlpGrpcReceiver(_Receiver):
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._started = False
 
-    def start(self) -> OtlpGrpcReceiver:
+    def start(self) -> Self:
         if not self._started:
             self._server.start()
             self._started = True
@@ -348,17 +354,6 @@ class OtlpGrpcReceiver(_Receiver):
     def stop(self) -> None:
         self._server.stop(grace=None).wait()
         self._started = False
-
-    def __enter__(self) -> OtlpGrpcReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _servicer_for(receiver: OtlpGrpcReceiver) -> Any:
