@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,16 +65,7 @@ class ProfilerKit:
         timeout: float = COMMAND_TIMEOUT_S,
     ) -> subprocess.CompletedProcess[str]:
         """``profiler-kit ARGS``; with ``check_rc``, assert the exit status."""
-        result = subprocess.run(
-            self.command(*args),
-            cwd=self.cwd,
-            env=self.env,
-            input=input,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=timeout,
-        )
+        result = self._run(self.command(*args), input, timeout)
         if check_rc is not None:
             assert result.returncode == check_rc, _explain(result, f"expected exit {check_rc}")
         return result
@@ -100,15 +91,21 @@ class ProfilerKit:
 
     def python(self, *args: str | Path, input: str = "") -> subprocess.CompletedProcess[str]:
         """Plain ``python ARGS`` in the same directory and environment, for comparison."""
+        return self._run([sys.executable, *map(str, args)], input, COMMAND_TIMEOUT_S)
+
+    def _run(
+        self, argv: Sequence[str], input: str, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        """Both commands run alike, so a difference in output is the CLI's, not the harness's."""
         return subprocess.run(
-            [sys.executable, *map(str, args)],
+            argv,
             cwd=self.cwd,
             env=self.env,
             input=input,
             capture_output=True,
             text=True,
             encoding="utf-8",
-            timeout=COMMAND_TIMEOUT_S,
+            timeout=timeout,
         )
 
     def ls_json(self, *store_args: str | Path) -> list[dict[str, Any]]:

@@ -260,6 +260,15 @@ def stream_chunk_sync_xyz(index: int) -> str:
     return f"chunk {index}: {hash_rounds(50)}\n"
 
 
+def streamed(chunks: Iterator[str] | AsyncIterator[str]) -> StreamingResponse:
+    """The header tells the test how long the chunks slept, to compare with the capture."""
+    return StreamingResponse(
+        chunks,
+        media_type="text/plain",
+        headers={"x-sleep-total": str(STREAM_CHUNKS * STREAM_PAUSE_S)},
+    )
+
+
 @app.get("/stream-async/{n}")
 async def stream_async(n: str) -> StreamingResponse:
     async def chunks() -> AsyncIterator[str]:
@@ -267,11 +276,7 @@ async def stream_async(n: str) -> StreamingResponse:
             await asyncio.sleep(STREAM_PAUSE_S)
             yield stream_chunk_async_xyz(index)
 
-    return StreamingResponse(
-        chunks(),
-        media_type="text/plain",
-        headers={"x-sleep-total": str(STREAM_CHUNKS * STREAM_PAUSE_S)},
-    )
+    return streamed(chunks())
 
 
 @app.get("/stream-sync/{n}")
@@ -281,11 +286,7 @@ async def stream_sync(n: str) -> StreamingResponse:
             time.sleep(STREAM_PAUSE_S)
             yield stream_chunk_sync_xyz(index)
 
-    return StreamingResponse(
-        chunks(),
-        media_type="text/plain",
-        headers={"x-sleep-total": str(STREAM_CHUNKS * STREAM_PAUSE_S)},
-    )
+    return streamed(chunks())
 
 
 # -- privacy -------------------------------------------------------------------
