@@ -18,7 +18,6 @@ helpers are reached through the ``fault_servers`` and ``load`` fixtures.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import http.client
 import json
 import os
@@ -33,14 +32,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from server_env import gunicorn_isolation_args, profiler_kit_env
 
-from profiler_kit.config import ENV_PREFIX, Settings
+from profiler_kit.config import ENV_PREFIX
 from profiler_kit.store import CaptureSummary
 from profiler_kit.testing import read_captures
 
 HERE = Path(__file__).resolve().parent
 APPS = {"flask": "faults_flask_app:app", "fastapi": "faults_fastapi_app:app"}
-SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
 CAPTURE_EVERYTHING = {
     "sample_rate": 1,
     "slow_ms": 0,
@@ -49,14 +48,6 @@ CAPTURE_EVERYTHING = {
 }
 # Counters that account for a capture handed to the writer, other than being written.
 DROP_COUNTERS = ("dropped.queue_full", "dropped.store_error", "error.building a capture")
-
-
-def _gunicorn_isolation_args() -> tuple[str, ...]:
-    """Newer gunicorns open a control socket at a fixed path shared machine-wide."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    names = {setting.name for setting in KNOWN_SETTINGS}
-    return ("--no-control-socket",) if "control_socket_disable" in names else ()
 
 
 @dataclass
@@ -163,14 +154,7 @@ class FaultServers:
         self._runs = 0
 
     def env(self, settings: Mapping[str, Any], store: Path) -> dict[str, str]:
-        unknown = set(settings) - set(SETTING_NAMES)
-        assert not unknown, f"not profiler-kit settings: {unknown}"
-        env = {ENV_PREFIX + name.upper(): "" for name in SETTING_NAMES}
-        env[ENV_PREFIX + "STORE"] = str(store)
-        for name, value in {**CAPTURE_EVERYTHING, **settings}.items():
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            env[ENV_PREFIX + name.upper()] = str(value)
+        env = profiler_kit_env(settings, store, defaults=CAPTURE_EVERYTHING)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 
@@ -195,7 +179,7 @@ class FaultServers:
         if framework == "flask":
             argv = self.servers.gunicorn_argv(
                 APPS["flask"], port, "--pythonpath", str(HERE), "--workers", str(workers),
-                "--worker-class", "sync", *_gunicorn_isolation_args(), *server_args,
+                "--worker-class", "sync", *gunicorn_isolation_args(), *server_args,
             )  # fmt: skip
         elif framework == "fastapi":
             assert workers == 1, "uvicorn runs one process here"

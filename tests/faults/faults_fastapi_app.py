@@ -9,13 +9,11 @@ builds it lazily from ``add_middleware``.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
+from fault_app_common import digest, process_state
 from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
 _instances: list[ProfilerMiddleware] = []
@@ -36,16 +34,7 @@ app.add_middleware(ExposedProfilerMiddleware)
 
 def state() -> dict[str, Any]:
     middleware = _instances[-1] if _instances else None
-    writer = middleware.recorder.writer if middleware is not None else None
-    return {
-        "pid": os.getpid(),
-        "served": _served,
-        "counters": middleware.stats.snapshot() if middleware is not None else {},
-        "depth": writer.depth() if writer is not None else 0,
-        "queue_size": writer.queue_size if writer is not None else 0,
-        "time": time.time(),
-        "monotonic": time.monotonic(),
-    }
+    return process_state(middleware, _served)
 
 
 @app.middleware("http")
@@ -54,13 +43,6 @@ async def count_requests(request: Request, call_next: Any) -> Any:
     if not request.url.path.startswith("/_pk/"):
         _served += 1  # one event loop: no lock needed
     return await call_next(request)
-
-
-def digest(rounds: int, seed: str) -> str:
-    value = seed.encode()
-    for _ in range(rounds):
-        value = hashlib.sha256(value).digest()
-    return value.hex()
 
 
 @app.get("/hello", response_class=PlainTextResponse)

@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any
 
+from fault_app_common import digest, process_state
 from flask import Flask, Response, jsonify, request
 from profiler_kit.plugins.flask import ProfilerKit
 
@@ -31,16 +32,7 @@ _served_lock = threading.Lock()
 
 def state() -> dict[str, Any]:
     middleware = kit.middleware
-    writer = middleware.recorder.writer if middleware is not None else None
-    return {
-        "pid": os.getpid(),
-        "served": _served,
-        "counters": middleware.stats.snapshot() if middleware is not None else {},
-        "depth": writer.depth() if writer is not None else 0,
-        "queue_size": writer.queue_size if writer is not None else 0,
-        "time": time.time(),
-        "monotonic": time.monotonic(),
-    }
+    return process_state(middleware, _served)
 
 
 @app.before_request
@@ -57,13 +49,6 @@ def tag_response(response: Response) -> Response:
         response.headers["X-Worker-Pid"] = str(os.getpid())
         response.headers["X-PK-State"] = json.dumps(state(), separators=(",", ":"))
     return response
-
-
-def digest(rounds: int, seed: str) -> str:
-    value = seed.encode()
-    for _ in range(rounds):
-        value = hashlib.sha256(value).digest()
-    return value.hex()
 
 
 @app.get("/hello")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import dataclasses
 import itertools
 import random
 import re
@@ -34,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_env import gunicorn_isolation_args, profiler_kit_env
 
-from profiler_kit.config import ENV_PREFIX, Settings
 from profiler_kit.store import CaptureSummary, open_store
 from profiler_kit.store.record import Capture
 from profiler_kit.testing import read_captures, wait_for_captures
@@ -189,29 +188,13 @@ def describe(spans: list[ReceivedSpan]) -> str:
     )
 
 
-def _isolation_args() -> tuple[str, ...]:
-    """Newer gunicorns open a control socket at a fixed path under the home directory,
-    shared by every gunicorn on the machine: ours do without."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    names = {setting.name for setting in KNOWN_SETTINGS}
-    return ("--no-control-socket",) if "control_socket_disable" in names else ()
-
-
 def settings_env(settings: Mapping[str, Any], store: Path) -> dict[str, str]:
     """Every PROFILER_KIT_* variable: the given ones set, the others blank ("not given")."""
-    names = {field.name for field in dataclasses.fields(Settings)} | set(OTEL_SETTINGS)
-    unknown = set(settings) - names
-    assert not unknown, f"not profiler-kit settings: {unknown}"
-    env = {ENV_PREFIX + name.upper(): "" for name in names}
-    env[ENV_PREFIX + "STORE"] = str(store)
-    env[ENV_PREFIX + "MAX_CAPTURES_PER_MINUTE"] = NO_BUDGET_LIMIT
-    env[ENV_PREFIX + "SLOW_MS"] = "0"  # no slow-request watch unless a test asks
-    for name, value in settings.items():
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        env[ENV_PREFIX + name.upper()] = str(value)
-    return env
+    defaults = {
+        "max_captures_per_minute": NO_BUDGET_LIMIT,
+        "slow_ms": 0,  # no slow-request watch unless a test asks
+    }
+    return profiler_kit_env(settings, store, defaults=defaults, extra_names=OTEL_SETTINGS)
 
 
 class Launcher:
@@ -249,7 +232,7 @@ class Launcher:
                 "2",
                 "--graceful-timeout",
                 "5",
-                *_isolation_args(),
+                *gunicorn_isolation_args(),
             )
         with OtlpHttpReceiver() as receiver:
             env = {

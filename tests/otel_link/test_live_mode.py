@@ -27,16 +27,22 @@ def live_server(request: pytest.FixtureRequest, launcher: Any) -> Iterator[Any]:
         yield server
 
 
+def requests_to_its_endpoints(
+    server: Any, new_id: Callable[[], int]
+) -> Iterator[tuple[str, Any, str]]:
+    """One fresh request to each endpoint of the server's app: (path, reply, hot function)."""
+    for app, prefix, hot in ENDPOINTS.values():
+        if app == server.app:
+            path = f"{prefix}{new_id()}"
+            yield path, server.get(path), hot
+
+
 def test_live_spans_are_children_of_the_server_span(
     live_server: Any, link: Any, new_id: Callable[[], int]
 ) -> None:
     """Derived spans join the request's trace under its server span and include the hot
     function; ``live`` also stores the capture, linked to the span, ``live-only`` does not."""
-    for app, prefix, hot in ENDPOINTS.values():
-        if app != live_server.app:
-            continue
-        path = f"{prefix}{new_id()}"
-        reply = live_server.get(path)
+    for path, reply, hot in requests_to_its_endpoints(live_server, new_id):
         assert reply.status == 200, reply
         span, _derived = link.derived(live_server, reply.trace_id, hot)
         if live_server.settings["otel_spans"] == "live":
@@ -53,11 +59,7 @@ def test_live_spans_lie_within_their_parents(
 ) -> None:
     """Each derived span starts and ends within its parent, the top ones within the server
     span."""
-    for app, prefix, hot in ENDPOINTS.values():
-        if app != live_server.app:
-            continue
-        path = f"{prefix}{new_id()}"
-        reply = live_server.get(path)
+    for _path, reply, hot in requests_to_its_endpoints(live_server, new_id):
         assert reply.status == 200, reply
         span, derived = link.derived(live_server, reply.trace_id, hot)
         link.within_parents(span, derived)

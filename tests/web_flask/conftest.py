@@ -14,7 +14,6 @@ helpers are reached through the ``flask_servers`` fixture.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import re
 import sqlite3
@@ -24,26 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_env import gunicorn_isolation_args, profiler_kit_env
 
 from profiler_kit.analysis.capture_view import CaptureView
-from profiler_kit.config import ENV_PREFIX, Settings
 from profiler_kit.store import CaptureSummary, open_store
 from profiler_kit.testing import read_captures, wait_for_captures
 
 APP_DIR = Path(__file__).resolve().parent
 APP = "flask_app_under_test:app"
-SETTING_NAMES = tuple(field.name for field in dataclasses.fields(Settings))
 FAILURE_LINE = re.compile(r"^profiler-kit: (?P<kind>.+?) failed \(", re.M)
 APP_ENV_DEFAULTS = {"FAULT": "", "PROPAGATE_EXCEPTIONS": ""}  # knobs of the test app
-
-
-def _isolation_args() -> tuple[str, ...]:
-    """Newer gunicorns open a control socket at a fixed path under the home directory,
-    shared by every gunicorn on the machine: ours do without."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    names = {setting.name for setting in KNOWN_SETTINGS}
-    return ("--no-control-socket",) if "control_socket_disable" in names else ()
 
 
 @dataclass
@@ -107,15 +96,7 @@ class FlaskServers:
         self._runs = 0
 
     def env(self, settings: Mapping[str, Any], store: Path) -> dict[str, str]:
-        unknown = set(settings) - set(SETTING_NAMES)
-        assert not unknown, f"not profiler-kit settings: {unknown}"
-        env = {ENV_PREFIX + name.upper(): "" for name in SETTING_NAMES}
-        env[ENV_PREFIX + "STORE"] = str(store)
-        for name, value in settings.items():
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            env[ENV_PREFIX + name.upper()] = str(value)
-        return env
+        return profiler_kit_env(settings, store)
 
     @contextlib.contextmanager
     def serve(
@@ -144,7 +125,7 @@ class FlaskServers:
             str(APP_DIR),
             "--workers",
             str(workers),
-            *_isolation_args(),
+            *gunicorn_isolation_args(),
             *gunicorn_args,
         )
         with self.servers.run(argv, port=port, cwd=run_dir, env=env) as server:
