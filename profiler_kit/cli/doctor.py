@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from profiler_kit.config import DEFAULT_STORE
+from profiler_kit.cli.options import STORE_DEFAULTS
 
 __all__ = ["doctor"]
 
@@ -17,8 +17,7 @@ __all__ = ["doctor"]
     "--store",
     type=click.Path(path_type=Path),
     default=None,
-    help="Capture store to check. [default: $PROFILER_KIT_STORE, then "
-    f"[tool.profiler-kit] store in pyproject.toml, then {DEFAULT_STORE.as_posix()}]",
+    help=f"Capture store to check. [default: {STORE_DEFAULTS}]",
 )
 @click.option(
     "--otlp-endpoint",

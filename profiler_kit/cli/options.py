@@ -9,12 +9,25 @@ from typing import Any, TypeVar
 import click
 
 from profiler_kit.analysis.capture_view import CaptureView
-from profiler_kit.config import load_settings
+from profiler_kit.config import DEFAULT_STORE, load_settings
 from profiler_kit.errors import ProfilerKitError
 
-__all__ = ["open_option", "output_option", "resolve_store", "store_option", "write_report"]
+__all__ = [
+    "STORE_DEFAULTS",
+    "open_option",
+    "output_option",
+    "resolve_store",
+    "store_option",
+    "write_report",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+STORE_DEFAULTS = (
+    "$PROFILER_KIT_STORE, then [tool.profiler-kit] store in pyproject.toml, "
+    f"then {DEFAULT_STORE.as_posix()}"
+)
+"""Where a command looks for its store when ``--store`` is not given, in order."""
 
 
 def store_option(function: F) -> F:
@@ -22,8 +35,7 @@ def store_option(function: F) -> F:
         "--store",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Capture store file. [default: $PROFILER_KIT_STORE, then "
-        "[tool.profiler-kit] store in pyproject.toml, then .profiler-kit/captures.sqlite3]",
+        help=f"Capture store file. [default: {STORE_DEFAULTS}]",
     )
     return decorator(function)
 
