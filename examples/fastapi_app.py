@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
+
 from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
 app = FastAPI()

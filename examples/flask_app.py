@@ -11,6 +11,7 @@ import hashlib
 import time
 
 from flask import Flask, Response, stream_with_context
+
 from profiler_kit.plugins.flask import ProfilerKit
 
 app = Flask(__name__)

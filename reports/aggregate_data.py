@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.reports.capture_data import tree_data
-
 from profiler_kit.analysis.aggregate import Aggregate, RouteAggregate
 from profiler_kit.analysis.calltree import CallNode, CallTree, FrameTable
 from profiler_kit.capture.cpu import decode_profile
 from profiler_kit.errors import CaptureNotFoundError
+from profiler_kit.reports.capture_data import tree_data
 from profiler_kit.units import counted
 
 __all__ = ["aggregate_report_data", "DATA_VERSION"]

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from profiler_kit.reports.capture_data import capture_report_data
 
 from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.reports.capture_data import capture_report_data
 
 __all__ = [
     "AGGREGATE_PAGE",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from profiler_kit.reports.render import AGGREGATE_PAGE, CAPTURE_PAGE, render_aggregate_report
 
 pytestmark = pytest.mark.browser

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from fault_app_common import digest, process_state
+
 from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
 _instances: list[ProfilerMiddleware] = []

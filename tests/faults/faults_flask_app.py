@@ -21,6 +21,7 @@ from typing import Any
 
 from fault_app_common import digest, process_state
 from flask import Flask, Response, jsonify, request
+
 from profiler_kit.plugins.flask import ProfilerKit
 
 app = Flask(__name__)

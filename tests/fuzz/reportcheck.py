@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from fuzzkit import make_capture
-from profiler_kit.reports.render import render_capture_report
 from report_reading import Page, parse, sha256_source
 
 from profiler_kit.analysis.capture_view import CaptureView
+from profiler_kit.reports.render import render_capture_report
 from profiler_kit.store import open_store
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
 
@@ -72,11 +72,10 @@ def capture_report(names: Names, kind: str = "request") -> tuple[str, Any]:
 
 def aggregate_report(names: Names, directory: Path, store_name: str) -> tuple[str, dict[str, Any]]:
     """The aggregate report with a baseline (diff views too), from stores named ``store_name``."""
-    from profiler_kit.reports.aggregate_data import aggregate_report_data
-    from profiler_kit.reports.render import render_aggregate_report
-
     from profiler_kit.analysis.aggregate import aggregate
     from profiler_kit.analysis.calltree import FrameTable
+    from profiler_kit.reports.aggregate_data import aggregate_report_data
+    from profiler_kit.reports.render import render_aggregate_report
 
     current = directory / f"{store_name}.sqlite3"
     base = directory / f"{store_name}-base.sqlite3"

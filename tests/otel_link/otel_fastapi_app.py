@@ -18,6 +18,7 @@ import hashlib
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import PlainTextResponse
 from otel_link_tracing import ALLOCATION_BYTES, HOT_ROUNDS, configure_tracing, wiring
+
 from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
 WIRINGS = ("instrument-first", "instrument-last", "asgi-inside", "asgi-outside")

@@ -12,6 +12,7 @@ import hashlib
 
 from flask import Flask, abort
 from otel_link_tracing import HOT_ROUNDS, configure_tracing, wiring
+
 from profiler_kit.plugins.flask import ProfilerKit
 
 WIRINGS = ("instrument-first", "instrument-last")

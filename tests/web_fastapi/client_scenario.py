@@ -20,6 +20,7 @@ from typing import Any
 
 from client_scenarios import REQUESTS, print_report
 from fastapi import FastAPI
+
 from profiler_kit.plugins.fastapi import ProfilerMiddleware
 
 BASE_URL = "http://127.0.0.1"  # nothing leaves the process: both clients call the app

@@ -32,6 +32,7 @@ def make_client(kind: str, store: str) -> tuple[Any, Any]:
     settings = {"store": store, "sample_rate": 1.0, "max_captures_per_minute": 100000}
     if kind in ("flask", "flask-watched"):
         from flask import Flask
+
         from profiler_kit.plugins.flask import ProfilerKit
 
         app = Flask("client_scenario")

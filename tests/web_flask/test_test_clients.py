@@ -134,6 +134,7 @@ def test_a_response_freed_by_the_collector_ends_with_the_next_request(tmp_path: 
 
 def test_profiler_kit_makes_no_reference_cycle(tmp_path: Path) -> None:
     from flask import Flask
+
     from profiler_kit.plugins.flask import ProfilerKit
 
     gc.disable()
@@ -151,8 +152,9 @@ def test_profiler_kit_makes_no_reference_cycle(tmp_path: Path) -> None:
 
 def test_requests_go_through_the_wrapped_wsgi_app(tmp_path: Path) -> None:
     from flask import Flask
-    from profiler_kit.plugins.flask import ProfilerKit
     from werkzeug.test import Client
+
+    from profiler_kit.plugins.flask import ProfilerKit
 
     store = tmp_path / "captures.sqlite3"
     app = Flask(__name__)

@@ -27,11 +27,11 @@ from aggregate_captures import (
     make_store,
     quantiles,
 )
-from profiler_kit.reports.aggregate_data import DATA_VERSION, aggregate_report_data
 from report_reading import walk
 
 from profiler_kit.analysis.aggregate import Aggregate, aggregate
 from profiler_kit.analysis.calltree import FrameTable
+from profiler_kit.reports.aggregate_data import DATA_VERSION, aggregate_report_data
 from profiler_kit.store.record import Capture
 from profiler_kit.testing import frame_string
 

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profiler_kit.reports.capture_data import capture_report_data
-from profiler_kit.reports.render import embed_json, render_capture_report, write_capture_report
 from pyinstrument.session import Session
 from report_reading import Page, parse
 from report_reading import sha256_source as _sha256_source
@@ -17,6 +15,8 @@ from report_reading import sha256_source as _sha256_source
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import encode_session
 from profiler_kit.capture.memory_summary import AllocationSite, MemorySummary, encode_summary
+from profiler_kit.reports.capture_data import capture_report_data
+from profiler_kit.reports.render import embed_json, render_capture_report, write_capture_report
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
 

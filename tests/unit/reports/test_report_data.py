@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from profiler_kit.reports.capture_data import DATA_VERSION, MIN_NODE_SHARE, capture_report_data
 from pyinstrument.session import Session
 from report_reading import walk
 
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.capture.cpu import encode_session
 from profiler_kit.capture.memory_summary import AllocationSite, MemorySummary, encode_summary
+from profiler_kit.reports.capture_data import DATA_VERSION, MIN_NODE_SHARE, capture_report_data
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
 
