@@ -26,6 +26,7 @@ __all__ = [
     "MemoryTracker",
     "memory_unavailable_reason",
     "memray_busy",
+    "memray_lease",
     "memray_lock",
     "tracking",
 ]
@@ -68,6 +69,18 @@ os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 def memray_busy() -> bool:
     """Whether a tracker (or an exclusive summary) holds the process's memray lease now."""
     return memray_lock.locked()  # the global: replaced after a fork
+
+
+@contextlib.contextmanager
+def memray_lease() -> Iterator[None]:
+    """Hold the process's memray lease for the block, waiting for it if need be.
+
+    For work that must not overlap a tracker, such as reading a capture file
+    (a tracker started meanwhile would record the reading as its own
+    allocations).
+    """
+    with memray_lock:  # the global: replaced after a fork
+        yield
 
 
 def memory_unavailable_reason() -> str | None:

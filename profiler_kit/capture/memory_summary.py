@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler_kit.capture import memory
+from profiler_kit.capture.memory import memray_lease
 from profiler_kit.store import safejson
 
 __all__ = [
@@ -76,7 +76,7 @@ def summarise(
     reading as its own allocations.
     """
     if exclusive:
-        with memory.memray_lock:  # looked up: replaced after a fork
+        with memray_lease():
             return summarise(path, drop_outer=drop_outer)
     import memray
 
