@@ -34,6 +34,7 @@ __all__ = [
 ENV_PREFIX = "PROFILER_KIT_"
 DEFAULT_STORE = Path(".profiler-kit") / "captures.sqlite3"
 OTEL_SPAN_MODES = ("off", "live", "live-only")
+REQUEST_ENGINES = ("sampler", "pyinstrument")
 
 
 class SettingsError(ProfilerKitError):
@@ -61,6 +62,10 @@ class Settings:
     memory: bool = False
     memory_sample_rate: float = 0.001
     memory_max_s: float = 10.0  # longest one request may hold memray (one tracker per process)
+    # How a request is profiled from its first line: "sampler", the hub thread
+    # reading its stack on a timer (cost per sample, not per call), or
+    # "pyinstrument", its profile hook (sees C functions; cost per call).
+    request_engine: str = "sampler"
     # -- privacy -------------------------------------------------------------
     capture_query_string: bool = False
     # -- bounded resources ---------------------------------------------------
@@ -181,6 +186,8 @@ def validate(settings: Settings) -> Settings:
     problems = []
     if settings.otel_spans not in OTEL_SPAN_MODES:
         problems.append(f"otel_spans must be one of {', '.join(OTEL_SPAN_MODES)}")
+    if settings.request_engine not in REQUEST_ENGINES:
+        problems.append(f"request_engine must be one of {', '.join(REQUEST_ENGINES)}")
     if settings.otel_min_frame_ms < 0:
         problems.append("otel_min_frame_ms must not be negative")
     for name in ("sample_rate", "memory_sample_rate", "otel_min_share"):

@@ -15,13 +15,12 @@ and can be aggregated without building pyinstrument's frame tree.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -30,6 +29,7 @@ from pyinstrument.session import Session
 
 from profiler_kit.capture.sampler import SampleTarget, frame_identifier, hub
 from profiler_kit.store import safejson
+from profiler_kit.store.blob import packed_json
 
 __all__ = [
     "CpuEngine",
@@ -37,6 +37,7 @@ __all__ = [
     "PyinstrumentEngine",
     "ThreadSampler",
     "decode_profile",
+    "encode_records",
     "encode_session",
     "frame_identifier",
     "session_from_records",
@@ -185,27 +186,10 @@ class CpuProfile:
 def encode_session(
     session: Session, *, drop_prefix: Callable[[Sequence[str]], int] | None = None
 ) -> bytes:
-    """Intern and compress a session for the store.
-
-    ``drop_prefix`` returns how many outer frames of a stack belong to the
-    profiler's own machinery (the CLI, runpy); a negative answer drops the whole
-    sample (time spent before the target started or after it ended).
-    """
-    frame_index: dict[str, int] = {}
-    stack_index: dict[tuple[int, ...], int] = {}
-    samples: list[tuple[int, float]] = []
-    for call_stack, seconds in session.frame_records:
-        skip = drop_prefix(call_stack) if drop_prefix else 0
-        if skip < 0:
-            continue
-        key = tuple(frame_index.setdefault(name, len(frame_index)) for name in call_stack[skip:])
-        samples.append((stack_index.setdefault(key, len(stack_index)), seconds))
-    document = {
-        "format": FORMAT,
-        "frames": list(frame_index),
-        "stacks": [list(key) for key in stack_index],
-        "samples": samples,
-        "meta": {
+    """Intern and compress a pyinstrument session for the store (see :func:`encode_records`)."""
+    return encode_records(
+        session.frame_records,
+        {
             "start_time": session.start_time,
             "duration": session.duration,
             "min_interval": session.min_interval,
@@ -216,8 +200,40 @@ def encode_session(
             "sys_path": session.sys_path,
             "sys_prefixes": session.sys_prefixes,
         },
+        drop_prefix=drop_prefix,
+    )
+
+
+def encode_records(
+    records: Iterable[tuple[Sequence[str], float]],
+    meta: dict[str, Any],
+    *,
+    drop_prefix: Callable[[Sequence[str]], int] | None = None,
+) -> bytes:
+    """Intern and compress sampled stacks (root first, with their seconds) for the store.
+
+    ``drop_prefix`` returns how many outer frames of a stack belong to the
+    profiler's own machinery (the CLI, runpy); a negative answer drops the whole
+    sample (time spent before the target started or after it ended). ``meta``
+    is :class:`CpuProfile`'s: what :meth:`CpuProfile.to_session` needs.
+    """
+    frame_index: dict[str, int] = {}
+    stack_index: dict[tuple[int, ...], int] = {}
+    samples: list[tuple[int, float]] = []
+    for call_stack, seconds in records:
+        skip = drop_prefix(call_stack) if drop_prefix else 0
+        if skip < 0:
+            continue
+        key = tuple(frame_index.setdefault(name, len(frame_index)) for name in call_stack[skip:])
+        samples.append((stack_index.setdefault(key, len(stack_index)), seconds))
+    document = {
+        "format": FORMAT,
+        "frames": list(frame_index),
+        "stacks": [list(key) for key in stack_index],
+        "samples": samples,
+        "meta": meta,
     }
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+    return packed_json(document)
 
 
 def decode_profile(blob: bytes) -> CpuProfile:

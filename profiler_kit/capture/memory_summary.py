@@ -8,7 +8,6 @@ the peak and at exit) and delete the file.
 from __future__ import annotations
 
 import heapq
-import json
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from profiler_kit.capture.memory import memray_lease
 from profiler_kit.store import safejson
+from profiler_kit.store.blob import packed_json
 
 __all__ = [
     "AllocationSite",
@@ -209,7 +209,7 @@ def _sites(
 
 def encode_summary(summary: MemorySummary) -> bytes:
     document = {"format": FORMAT, **asdict(summary)}
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+    return packed_json(document)
 
 
 def decode_summary(blob: bytes) -> MemorySummary:

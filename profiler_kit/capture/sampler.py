@@ -17,7 +17,6 @@ restarted in a forked child on first use.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import sys
@@ -35,31 +34,12 @@ __all__ = [
     "SamplerHub",
     "frame_identifier",
     "hub",
+    "AWAIT_FRAME",
     "identifiers_of",
+    "raw_await_stack",
     "raw_stack_of",
-    "running_task",
 ]
 
-
-def _running_task_reader() -> Callable[[Any], Any]:
-    """How to learn which task an event loop (of any thread) is running.
-
-    ``asyncio.current_task(loop)`` is the public way, and safe from another
-    thread on every version. Up to 3.13 it is a lookup in the dict
-    ``asyncio.tasks._current_tasks``, which the C implementation keeps; the
-    hub and every async request read that dict directly, without the call.
-    From 3.14 on the running task lives in the thread state and that dict is
-    no longer updated (reading it would mix concurrent requests), so the
-    public function is the only way.
-    """
-    current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
-    if sys.version_info >= (3, 14) or current_tasks is None:
-        return asyncio.current_task
-    return current_tasks.get
-
-
-running_task: Callable[[Any], Any] = _running_task_reader()
-"""``running_task(loop)``: the task ``loop`` is running now, or None."""
 
 # CPython 3.11 makes the frame object of a running function only when asked,
 # and may run a garbage collection in the middle of making one: after it has
@@ -117,9 +97,90 @@ def raw_stack_of(frame: FrameType | None) -> RawStack:
     return seen
 
 
-def identifiers_of(raw: RawStack) -> list[str]:
-    """Root-first frame identifiers of a :func:`raw_stack_of` result."""
-    return [code_identifier(code, lineno) for code, lineno in reversed(raw)]
+def raw_await_stack(task: Any) -> RawStack:
+    """Where a suspended task waits: its coroutine chain, leaf first.
+
+    A task that is not running has no frames on its thread's stack; its
+    coroutine holds its frame, and ``cr_await`` (``gi_yieldfrom`` for a
+    generator, ``ag_await`` for an async generator) the one it awaits, down
+    to the innermost await. Read under the GIL, on a suspended task, this is
+    the stack pyinstrument's strict async mode records as ``[await]`` time.
+    """
+    chain: RawStack = []
+    coro = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        inner = getattr(coro, "cr_await", None) if frame is not None else None
+        if frame is None:
+            frame = getattr(coro, "gi_frame", None)
+            if frame is not None:
+                inner = coro.gi_yieldfrom
+            else:
+                frame = getattr(coro, "ag_frame", None)
+                if frame is None:
+                    break
+                inner = coro.ag_await
+        chain.append((frame.f_code, frame.f_lineno))
+        coro = inner
+    chain.reverse()
+    return chain
+
+
+AWAIT_FRAME = "[await]"
+"""The leaf of a sample taken while the request's task waited (pyinstrument's own name)."""
+
+_IDENTIFIER_CACHE_LIMIT = 20_000
+
+
+class _Identifiers:
+    """Frame identifiers by (code object, line), built once and reused.
+
+    Building the string costs an f-string and a ``rpartition`` per frame, a
+    few microseconds per sample at a web framework's stack depth, paid on the
+    server's own core. Keys are the code object's ``id()``: the entry holds
+    the code object itself, so the id cannot be reused while it is cached.
+    The cache is dropped whole when it reaches its limit (code made at run
+    time, ``exec`` or lambdas in a loop, cannot grow it without bound).
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int | None], tuple[CodeType, str]] = {}
+
+    def __call__(self, raw: RawStack) -> list[str]:
+        """Root-first frame identifiers of a :func:`raw_stack_of` result."""
+        cache = self._cache
+        if len(cache) > _IDENTIFIER_CACHE_LIMIT:
+            cache.clear()
+        out: list[str] = []
+        append = out.append
+        for code, lineno in reversed(raw):
+            entry = cache.get((id(code), lineno))
+            if entry is None:
+                entry = cache[(id(code), lineno)] = (code, code_identifier(code, lineno))
+            append(entry[1])
+        return out
+
+
+identifiers_of = _Identifiers()
+
+
+def _runs_for(task: Any, target: SampleTarget) -> bool:
+    """Whether ``task`` is a child of the target's task (its context says it is the target's)."""
+    from profiler_kit.capture.tasks import task_context
+
+    context = task_context(task)
+    return context is not None and context.get(target.context_var) is target
+
+
+def _running_task_reader() -> Callable[[Any], Any]:
+    """:func:`profiler_kit.capture.tasks.running_task`, imported when first needed.
+
+    Only a target on an event loop has a task, so asyncio is loaded by then;
+    ``profiler-kit run`` never pays for importing it through the sampler.
+    """
+    from profiler_kit.capture.tasks import running_task
+
+    return running_task
 
 
 class SampleTarget:
@@ -138,6 +199,9 @@ class SampleTarget:
 
     loop: Any = None
     task: Any = None
+    # A context variable that holds the target in its task's context (and so in
+    # its child tasks'): samples of those count as the target's too.
+    context_var: Any = None
     helper_threads: frozenset[int] = frozenset()
     foreign_samples = 0
     start_at = math.inf
@@ -152,6 +216,19 @@ class SampleTarget:
         if loop is not None:
             self.loop, self.task = loop, task
         self.records = []
+
+    def sample_from_now(self, interval: float) -> None:
+        """Have the hub sample this target from its first line, one ``interval`` from now.
+
+        Set before the target is registered: the hub's first look then takes
+        a sample (weighted from now) instead of only noting when sampling
+        began, and :meth:`SamplerHub.add` wakes the hub only if it sleeps
+        longer than one interval.
+        """
+        now = time.perf_counter()
+        self.records = []
+        self.began_at = self._last = now
+        self.start_at = now + interval
 
     @property
     def sampled(self) -> bool:
@@ -288,7 +365,7 @@ class SamplerHub:
         for target in due:
             if target.began_at is None and target.rss_at_begin is None:
                 target.rss_at_begin = read_rss()
-        pending: list[tuple[SampleTarget, RawStack, float]] = []
+        pending: list[tuple[SampleTarget, RawStack, float, bool]] = []
         if _PAUSE_GC_WHILE_READING_FRAMES:
             pause_collector()  # nests with a memray tracker's pause (memory.py)
         try:
@@ -296,17 +373,21 @@ class SamplerHub:
         finally:
             if _PAUSE_GC_WHILE_READING_FRAMES:
                 resume_collector()
-        for target, raw, gap in pending:
-            target.records.append((identifiers_of(raw), gap))
+        for target, raw, gap, waiting in pending:
+            stack = identifiers_of(raw)
+            if waiting:
+                stack.append(AWAIT_FRAME)
+            target.records.append((stack, gap))
 
     def _read_stacks(
         self,
         due: list[SampleTarget],
         now: float,
         own: int,
-        pending: list[tuple[SampleTarget, RawStack, float]],
+        pending: list[tuple[SampleTarget, RawStack, float, bool]],
     ) -> None:
         frames = sys._current_frames()
+        running_task: Callable[[Any], Any] | None = None
         for target in due:
             if target.began_at is None:
                 target.records = []  # before began_at: whoever sees began_at finds records
@@ -315,18 +396,29 @@ class SamplerHub:
             gap, target._last = now - target._last, now
             frame = frames.get(target.thread_id)
             if frame is not None and target.thread_id != own:
-                if target.task is not None:
-                    running = running_task(target.loop)
-                    if running is target.task:
-                        pending.append((target, raw_stack_of(frame), gap))
-                    elif running is not None:
-                        target.foreign_samples += 1
+                task = target.task
+                if task is None:
+                    pending.append((target, raw_stack_of(frame), gap, False))
                 else:
-                    pending.append((target, raw_stack_of(frame), gap))
+                    if running_task is None:
+                        running_task = _running_task_reader()
+                    running = running_task(target.loop)
+                    if running is task or (
+                        running is not None
+                        and target.context_var is not None
+                        and _runs_for(running, target)
+                    ):
+                        pending.append((target, raw_stack_of(frame), gap, False))
+                    elif not task.done():
+                        # Suspended: the time is the request's, spent waiting where
+                        # its coroutines await (the loop idles or serves others).
+                        if running is not None:
+                            target.foreign_samples += 1
+                        pending.append((target, raw_await_stack(task), gap, True))
             for helper in target.helper_threads:  # a frozenset: never changed in place
                 helper_frame = frames.get(helper)
                 if helper_frame is not None:
-                    pending.append((target, raw_stack_of(helper_frame), gap))
+                    pending.append((target, raw_stack_of(helper_frame), gap, False))
         del frames
 
     def _lower_switch_interval(self) -> None:

@@ -26,7 +26,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SpanLink", "current_span_link", "install_span_catcher", "sdk_state"]
+__all__ = [
+    "SpanLink",
+    "current_span_link",
+    "current_trace_ids",
+    "install_span_catcher",
+    "sdk_state",
+    "trace_api",
+]
 
 
 class SpanLink:
@@ -90,6 +97,37 @@ class _SdkState:
 sdk_state = _SdkState()
 
 
+_UNSET: Any = object()
+_trace: Any = _UNSET
+
+
+def trace_api() -> Any:
+    """``opentelemetry.trace``, or ``None`` when OpenTelemetry is not installed.
+
+    Imported once: an import statement in a function costs a microsecond or
+    two on every call, and these are called for every kept capture.
+    """
+    global _trace
+    if _trace is _UNSET:
+        try:
+            from opentelemetry import trace as api
+        except ImportError:
+            api = None  # type: ignore[assignment]
+        _trace = api
+    return _trace
+
+
+def current_trace_ids() -> tuple[str | None, str | None]:
+    """Trace and span id of the current span (any provider's), hex, or ``None``s."""
+    trace = trace_api()
+    if trace is None:
+        return None, None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None, None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
 def current_span_link() -> SpanLink | None:
     """The current span, held, if it is a recording SDK span (OpenTelemetry outside us).
 
@@ -97,9 +135,8 @@ def current_span_link() -> SpanLink | None:
     server span as the last body chunk goes out, before our own end of the
     request, so looking only at the end would find it already closed.
     """
-    try:
-        from opentelemetry import trace
-    except ImportError:
+    trace = trace_api()
+    if trace is None:
         return None
     span = trace.get_current_span()
     if not span.is_recording() or not hasattr(span, "set_attributes"):
@@ -108,6 +145,7 @@ def current_span_link() -> SpanLink | None:
 
 
 _installed_on: list[Any] = []
+_last_seen: list[Any] = [None]  # the provider the last call looked at
 _install_lock = threading.Lock()
 
 
@@ -117,12 +155,17 @@ def install_span_catcher(current_flight: Callable[[], Any]) -> None:
     Called when a recorder starts and again when a capture is kept, so a
     TracerProvider configured after the middleware is picked up too.
     """
+    trace = trace_api()
+    if trace is None:
+        return
+    provider = trace.get_tracer_provider()
+    if provider is _last_seen[0]:
+        return  # the common case: looked at already, installed or not an SDK's
+    _last_seen[0] = provider
     try:
-        from opentelemetry import trace
         from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     except ImportError:
         return
-    provider = trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider) or any(p is provider for p in _installed_on):
         return
     from opentelemetry.trace import SpanKind

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import operator
 import os
 import sqlite3
 import time
@@ -454,8 +455,15 @@ def open_store(path: Path | str, *, create: bool = True, cache_kib: int | None =
     return Store(Path(path), create=create, cache_kib=cache_kib)
 
 
+_column_values = operator.attrgetter(*_COLUMNS[:-1])
+
+
 def _row(capture: Capture) -> tuple[Any, ...]:
-    values = [_storable(getattr(capture, column)) for column in _COLUMNS[:-1]]
+    values = _column_values(capture)
+    for value in values:
+        if isinstance(value, str) and not value.isascii():
+            values = tuple(_storable(value) for value in values)
+            break
     return (*values, json.dumps(capture.extra, separators=(",", ":"), default=str))
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from profiler_kit.analysis.calltree import CallTree
-from profiler_kit.capture.cpu import decode_profile, encode_session, session_from_records
+from profiler_kit.capture.cpu import decode_profile, encode_records
 from profiler_kit.capture.memory_summary import MemorySummary, encode_summary, summarise
 from profiler_kit.config import Settings
 from profiler_kit.otel.derive import link_attributes
 from profiler_kit.otel.link import SpanLink
 from profiler_kit.otel.live import emit_live_spans
+from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
 from profiler_kit.web.counters import Stats
 from profiler_kit.web.engines import THREADPOOL_FRAME
@@ -34,6 +36,9 @@ _THREADPOOL_FILE = os.path.join(os.path.dirname(__file__), "threadpool.py")
 _PLACEHOLDERS = ("[await]", "[out-of-context]")
 _HOP_FUNCTIONS = ("_hop", "_async_hop")
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+_APP, _OWN, _HOP = "app", "own", "hop"
+_FRAME_KINDS_LIMIT = 20_000
+_SYS_PREFIXES = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
 
 
 def _own_dirs() -> tuple[str, ...]:
@@ -51,6 +56,9 @@ class CaptureAssembler:
         self.stats = stats
         self.host = host
         self._own_dirs = _own_dirs()
+        # Frame identifier -> _APP, _OWN or _HOP: a stack is classified frame by
+        # frame for every sample, and the same few hundred frames recur.
+        self._frame_kinds: dict[str, str] = {}
 
     def build(
         self,
@@ -68,13 +76,18 @@ class CaptureAssembler:
         merged = list(main)
         for hop in hop_sessions:
             merged += self._trimmed(hop.frame_records, hop=True)
-        combined = session_from_records(
-            merged,
-            start_time=facts["started_at"],
-            duration=facts["wall_s"],
-            interval=self.settings.interval,
-            cpu_time=0.0,
-        )
+        interval = self.settings.interval
+        profile_meta = {
+            "start_time": facts["started_at"],
+            "duration": facts["wall_s"],
+            "min_interval": interval,
+            "max_interval": max((seconds for _, seconds in merged), default=interval),
+            "cpu_time": 0.0,
+            "target_description": "",
+            "start_call_stack": [],
+            "sys_path": list(sys.path),
+            "sys_prefixes": _SYS_PREFIXES,
+        }
         extra = facts.pop("extra")
         thread_cpu_s = facts.pop("thread_cpu_s")
         if extra["async"]:
@@ -109,7 +122,8 @@ class CaptureAssembler:
             peak_memory=memory.peak_bytes if memory else None,
             allocated_bytes=memory.total_bytes if memory else None,
             allocations=memory.allocations if memory else None,
-            cpu_profile=encode_session(combined),
+            id=new_capture_id(facts["started_at"]),
+            cpu_profile=encode_records(merged, profile_meta),
             memory_profile=encode_summary(memory) if memory else None,
             extra={k: v for k, v in extra.items() if v is not None},
             **facts,
@@ -147,22 +161,19 @@ class CaptureAssembler:
     def _trimmed(self, records: Records, *, hop: bool = False) -> Records:
         """Drop the server's and our own frames above the app's first frame."""
         out = []
-        own = self._own_dirs
+        kind_of = self._frame_kinds.get
+        if len(self._frame_kinds) > _FRAME_KINDS_LIMIT:
+            self._frame_kinds.clear()
         for stack, seconds in records:
             last_own = -1
             via_threadpool = False
             for index, identifier in enumerate(stack):
-                parts = identifier.split("\x00", 2)
-                if len(parts) < 2 or not parts[1].startswith(own):
+                kind = kind_of(identifier)
+                if kind is None:
+                    kind = self._frame_kinds[identifier] = self._kind(identifier)
+                if kind is _APP:
                     continue
-                if parts[1] == _THREADPOOL_FILE:
-                    # Only the worker-thread end of a hop starts a new stack; the
-                    # wrapper on the event loop sits inside the app's own chain.
-                    if parts[0] not in _HOP_FUNCTIONS:
-                        continue
-                    via_threadpool = True
-                else:
-                    via_threadpool = False
+                via_threadpool = kind is _HOP
                 last_own = index
             if last_own < 0:
                 if hop:
@@ -173,6 +184,17 @@ class CaptureAssembler:
             rest = stack[last_own + 1 :]
             out.append(([THREADPOOL_FRAME, *rest] if via_threadpool else rest, seconds))
         return out
+
+    def _kind(self, identifier: str) -> str:
+        """Whether a frame is the app's, ours, or the worker end of a threadpool hop."""
+        parts = identifier.split("\x00", 2)
+        if len(parts) < 2 or not parts[1].startswith(self._own_dirs):
+            return _APP
+        if parts[1] == _THREADPOOL_FILE:
+            # Only the worker-thread end of a hop starts a new stack; the
+            # wrapper on the event loop sits inside the app's own chain.
+            return _HOP if parts[0] in _HOP_FUNCTIONS else _APP
+        return _OWN
 
     def _memory_outer(self, stack_outer_first: Any) -> int:
         own = self._own_dirs

@@ -2,9 +2,13 @@
 
 Two ways to profile a request:
 
-* from its first line, with pyinstrument (``strict`` async mode on an event
-  loop, so concurrent requests stay apart), or with the sampler hub when
-  memray needs the profile hook;
+* from its first line, by the sampler hub (the default): a helper thread
+  reads the request's stack once per interval, so the request pays per
+  sample, not per function call, and on an event loop a sample of a
+  suspended task records where it awaits. With ``request_engine =
+  "pyinstrument"``, pyinstrument's profile hook instead (``strict`` async
+  mode on an event loop, so concurrent requests stay apart), unless memray
+  holds the hook;
 * late, for slow-request capture: the hub starts sampling only once the
   request has run for half the slow threshold, so fast requests pay nothing.
 """
@@ -18,7 +22,6 @@ from typing import Any, Literal
 
 from pyinstrument import Profiler
 
-from profiler_kit.capture.cpu import ThreadSampler
 from profiler_kit.capture.memory import MemoryTracker, memray_busy
 from profiler_kit.capture.rss import read_rss
 from profiler_kit.capture.sampler import SampleTarget, hub
@@ -102,6 +105,7 @@ class RequestEngines(SampleTarget):
 
     profiler: Any = None  # pyinstrument Profiler, from the first line
     interval = 0.001
+    engine = "sampler"  # or "pyinstrument": Settings.request_engine
     is_async = False
     key: Any = None  # its key in the hub's registry, once registered
     tracker: MemoryTracker | None = None
@@ -127,16 +131,19 @@ class RequestEngines(SampleTarget):
                 self.tracker = tracker
             except MemoryUnavailableError as error:
                 self.memory_error = error
-        if self.tracker is None:
+        if self.tracker is None and self.engine == "pyinstrument":
             strict = self.is_async and self.task is not None
             mode: Literal["strict", "disabled"] = "strict" if strict else "disabled"
             profiler = Profiler(interval=self.interval, async_mode=mode)
             if profile_hook.start_profiler(profiler):
                 self.profiler = profiler
                 return
-        # memray holds the profile hook: the hub samples this request instead,
-        # from now on, once RequestRecorder.start() has registered it.
-        ThreadSampler(self.interval, target=self).start(register=False)
+        # The hub samples this request from now on, once RequestRecorder.start()
+        # has registered it: the default, and the only way while memray holds
+        # the profile hook.
+        if hub.interval > self.interval:
+            hub.interval = self.interval
+        self.sample_from_now(self.interval)
 
     # -- threadpool hops -----------------------------------------------------
 

@@ -23,11 +23,17 @@ from typing import Any
 from profiler_kit.capture import gcwatch
 from profiler_kit.capture.gcwatch import GcTally
 from profiler_kit.capture.rss import read_rss
-from profiler_kit.capture.sampler import hub, running_task
+from profiler_kit.capture.sampler import hub
+from profiler_kit.capture.tasks import running_task
 from profiler_kit.config import Settings, load_settings
 from profiler_kit.errors import MemoryBusyError
-from profiler_kit.otel.link import SpanLink, current_span_link, install_span_catcher, sdk_state
-from profiler_kit.store.ids import new_capture_id
+from profiler_kit.otel.link import (
+    SpanLink,
+    current_span_link,
+    current_trace_ids,
+    install_span_catcher,
+    sdk_state,
+)
 from profiler_kit.store.record import Capture, KeepReason
 from profiler_kit.web.assembly import CaptureAssembler
 from profiler_kit.web.counters import Stats
@@ -69,6 +75,7 @@ class InFlight(RequestEngines):
     _token: Token[InFlight | None] | None = None
     pending_finish: Callable[[], None] | None = None
     otel: SpanLink | None = None  # the request's server span, held until linked
+    context_var = CURRENT  # on an event loop: its child tasks hold it too (see SampleTarget)
     cpu0 = 0.0
     stats: Stats | None = None
 
@@ -118,6 +125,7 @@ class RequestRecorder:
                 "__module__": base.__module__,
                 "__qualname__": base.__qualname__,
                 "interval": self.settings.interval,
+                "engine": self.settings.request_engine,
                 "stats": self.stats,
             },
         )
@@ -316,12 +324,11 @@ class RequestRecorder:
                 route = None
         rss_end = read_rss()
         self._catch_server_spans()
-        if flight.otel is None:
+        if flight.otel is None and sdk_state.active:
             flight.otel = current_span_link()
         link = flight.otel
-        trace_id, span_id = link.ids if link is not None else _current_trace_ids()
+        trace_id, span_id = link.ids if link is not None else current_trace_ids()
         facts: dict[str, Any] = {
-            "id": new_capture_id(started_at),
             "started_at": started_at,
             "wall_s": wall_s,
             "thread_cpu_s": thread_cpu_s,
@@ -392,14 +399,3 @@ class RequestRecorder:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait for queued captures to reach the store (tests, shutdown hooks)."""
         return self.writer.flush(timeout)
-
-
-def _current_trace_ids() -> tuple[str | None, str | None]:
-    try:
-        from opentelemetry import trace
-    except ImportError:
-        return None, None
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return None, None
-    return format(context.trace_id, "032x"), format(context.span_id, "016x")

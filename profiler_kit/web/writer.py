@@ -58,6 +58,7 @@ class BackgroundWriter:
         self._writes_since_retention = 0
         self._pending = 0
         self._idle = threading.Condition(self._lock)
+        self._batching = threading.Event()  # never set: the writer's pause while a batch gathers
 
     # -- request side --------------------------------------------------------
 
@@ -124,16 +125,17 @@ class BackgroundWriter:
         while True:
             builders = [self._queue.get()]
             # Under load, waiting a moment lets a batch gather: one transaction
-            # (and one fsync-free WAL append) for many captures instead of one each.
-            deadline = time.monotonic() + BATCH_WAIT_S
+            # (and one fsync-free WAL append) for many captures instead of one
+            # each. The thread sleeps through that moment rather than waiting on
+            # the queue, which would wake it (and take the GIL from the server)
+            # for every capture queued meanwhile.
+            if builders[0] is not None:
+                # A wait on a lock, not time.sleep(), which raises EINVAL under
+                # libfaketime with the monotonic clock left alone (tests/faults).
+                self._batching.wait(BATCH_WAIT_S)
             while len(builders) < BATCH:
-                remaining = deadline - time.monotonic()
                 try:
-                    builders.append(
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
+                    builders.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             captures = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from client_scenarios import REQUESTS, assert_nothing_running, run_scenario
 
+from profiler_kit.capture.sampler import hub
 from profiler_kit.testing import read_captures, wait_for_captures
 
 SCENARIO = Path(__file__).with_name("client_scenario.py")
@@ -82,7 +84,19 @@ def test_watched_requests_left_open_are_let_go(tmp_path: Path) -> None:
     assert read_captures(store) == []
 
 
-def test_reading_the_body_to_the_end_ends_the_capture(tmp_path: Path) -> None:
+def _profiling(engine: str) -> bool:
+    """Whether this thread's request is being profiled, by either engine."""
+    if engine == "pyinstrument":
+        return sys.getprofile() is not None
+    target = hub.target_of(threading.get_ident())
+    return target is not None and target.sampled
+
+
+ENGINES = pytest.mark.parametrize("engine", ["sampler", "pyinstrument"])
+
+
+@ENGINES
+def test_reading_the_body_to_the_end_ends_the_capture(tmp_path: Path, engine: str) -> None:
     """Not the next request nor the response's drop: the body's last chunk."""
     from werkzeug.test import Client
 
@@ -90,11 +104,14 @@ def test_reading_the_body_to_the_end_ends_the_capture(tmp_path: Path) -> None:
     from profiler_kit.web.wsgi import ProfilerMiddleware
 
     store = tmp_path / "captures.sqlite3"
-    middleware = ProfilerMiddleware(two_chunks, store=str(store), sample_rate=1.0)
+    middleware = ProfilerMiddleware(
+        two_chunks, store=str(store), sample_rate=1.0, request_engine=engine
+    )
     response = Client(middleware).get("/")  # the client has read the first chunk
     try:
-        assert sys.getprofile() is not None, "profiled until the body has been read"
+        assert _profiling(engine), "profiled until the body has been read"
         assert response.get_data() == b"first second"
+        assert not _profiling(engine)
         assert sys.getprofile() is None
         assert profile_hook.profilers == 0
         assert middleware.recorder.flush()
@@ -104,7 +121,10 @@ def test_reading_the_body_to_the_end_ends_the_capture(tmp_path: Path) -> None:
     assert middleware.stats.get("response.not_closed") == 0
 
 
-def test_a_response_freed_by_the_collector_ends_with_the_next_request(tmp_path: Path) -> None:
+@ENGINES
+def test_a_response_freed_by_the_collector_ends_with_the_next_request(
+    tmp_path: Path, engine: str
+) -> None:
     """Not inside the collection: that may run anywhere, in pyinstrument's profile
     hook (stopping the profiler there crashed Flask's own test suite) or while one
     of our locks is held."""
@@ -114,17 +134,20 @@ def test_a_response_freed_by_the_collector_ends_with_the_next_request(tmp_path: 
     from profiler_kit.web.wsgi import ProfilerMiddleware
 
     store = tmp_path / "captures.sqlite3"
-    middleware = ProfilerMiddleware(two_chunks, store=str(store), sample_rate=1.0)
+    middleware = ProfilerMiddleware(
+        two_chunks, store=str(store), sample_rate=1.0, request_engine=engine
+    )
     client = Client(middleware)
     response = client.get("/")
     response.cycle = response  # freed only by the garbage collector
     del response
     try:
         gc.collect()
-        assert sys.getprofile() is not None, "ended inside the garbage collection"
+        assert _profiling(engine), "ended inside the garbage collection"
     finally:
         with client.get("/") as second:  # ends the first one when it starts
             assert second.get_data() == b"first second"
+    assert not _profiling(engine)
     assert sys.getprofile() is None
     assert profile_hook.profilers == 0
     assert middleware.recorder.flush()

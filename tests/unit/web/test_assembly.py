@@ -19,7 +19,7 @@ from pyinstrument.frame import AWAIT_FRAME_IDENTIFIER, OUT_OF_CONTEXT_FRAME_IDEN
 from profiler_kit import plugins
 from profiler_kit.capture.cpu import decode_profile, session_from_records
 from profiler_kit.config import Settings
-from profiler_kit.store.ids import new_capture_id
+from profiler_kit.store.ids import capture_id_time
 from profiler_kit.store.record import Capture
 from profiler_kit.testing import frame_string
 from profiler_kit.web import assembly
@@ -64,7 +64,6 @@ def _facts(*, is_async: bool = False, **changes: Any) -> dict[str, Any]:
         "foreign_samples": 0,
     }
     facts: dict[str, Any] = {
-        "id": new_capture_id(STARTED_AT),
         "started_at": STARTED_AT,
         "wall_s": 0.25,
         "thread_cpu_s": 0.0,
@@ -214,7 +213,9 @@ def test_the_capture_carries_the_request_facts_and_the_process() -> None:
     assert capture.target == "POST /checkout/{cart}"
     assert (capture.method, capture.route, capture.path) == ("POST", "/checkout/{cart}",
                                                               "/checkout/41")  # fmt: skip
-    assert (capture.id, capture.reason, capture.status) == (facts["id"], "sampled", 201)
+    assert (capture.reason, capture.status) == ("sampled", 201)
+    # The id is made on the writer thread, from the request's start time.
+    assert capture_id_time(capture.id) == pytest.approx(STARTED_AT, abs=0.001)
     assert (capture.started_at, capture.wall_s) == (STARTED_AT, 0.25)
     assert (capture.trace_id, capture.span_id) == ("ab" * 16, "cd" * 8)
 
