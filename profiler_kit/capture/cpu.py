@@ -29,7 +29,7 @@ from pyinstrument.session import Session
 
 from profiler_kit.capture.sampler import SampleTarget, frame_identifier, hub
 from profiler_kit.store import safejson
-from profiler_kit.store.blob import packed_json
+from profiler_kit.store.blob import packed_json, unpack
 
 __all__ = [
     "CpuEngine",
@@ -239,7 +239,7 @@ def encode_records(
 def decode_profile(blob: bytes) -> CpuProfile:
     """Inverse of :func:`encode_session`; raises ``ValueError`` on foreign data."""
     try:
-        document = safejson.loads(zlib.decompress(blob))
+        document = safejson.loads(unpack(blob))
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ValueError("unknown format")
         frames = [str(frame) for frame in document["frames"]]

@@ -16,7 +16,7 @@ from typing import Any
 
 from profiler_kit.capture.memory import memray_lease
 from profiler_kit.store import safejson
-from profiler_kit.store.blob import packed_json
+from profiler_kit.store.blob import packed_json, unpack
 
 __all__ = [
     "AllocationSite",
@@ -215,7 +215,7 @@ def encode_summary(summary: MemorySummary) -> bytes:
 def decode_summary(blob: bytes) -> MemorySummary:
     """Inverse of :func:`encode_summary`; raises ``ValueError`` on foreign data."""
     try:
-        document = safejson.loads(zlib.decompress(blob))
+        document = safejson.loads(unpack(blob))
         if document.pop("format") != FORMAT:
             raise ValueError("unknown format")
 

@@ -158,8 +158,13 @@ def install_span_catcher(current_flight: Callable[[], Any]) -> None:
     trace = trace_api()
     if trace is None:
         return
-    provider = trace.get_tracer_provider()
-    if provider is _last_seen[0]:
+    # The global provider as set_tracer_provider() left it: None when none is
+    # set (nothing to install into). get_tracer_provider() would read
+    # os.environ on every call while none is set, and this runs per capture.
+    provider = getattr(trace, "_TRACER_PROVIDER", _UNSET)
+    if provider is _UNSET:  # an API without that global: ask it
+        provider = trace.get_tracer_provider()
+    if provider is None or provider is _last_seen[0]:
         return  # the common case: looked at already, installed or not an SDK's
     _last_seen[0] = provider
     try:

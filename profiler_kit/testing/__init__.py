@@ -17,6 +17,7 @@ from typing import Any
 
 from profiler_kit.errors import StoreError
 from profiler_kit.store import CaptureSummary, open_store
+from profiler_kit.store.blob import unpack
 from profiler_kit.store.ids import new_capture_id
 from profiler_kit.store.record import Capture
 
@@ -131,8 +132,8 @@ def stored_texts(store: Path, capture_id: str) -> dict[str, list[str]]:
             texts[name] = []
         elif isinstance(value, bytes):
             texts[name] = [value.decode("latin-1")]
-            with contextlib.suppress(zlib.error):  # not every blob is a compressed payload
-                texts[name].append(zlib.decompress(value).decode("utf-8", "replace"))
+            with contextlib.suppress(zlib.error):  # not every blob is a packed payload
+                texts[name].append(unpack(value).decode("utf-8", "replace"))
         else:
             texts[name] = [str(value)]
     return texts

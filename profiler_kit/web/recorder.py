@@ -328,6 +328,28 @@ class RequestRecorder:
             flight.otel = current_span_link()
         link = flight.otel
         trace_id, span_id = link.ids if link is not None else current_trace_ids()
+        extra: dict[str, Any] = {
+            "framework": self.framework,
+            "async": flight.is_async,
+            "gc_collections": flight.gc.collections if flight.gc else 0,
+            "gc_s": flight.gc.seconds if flight.gc else 0.0,
+            "rss_start": flight.rss0,
+            "rss_end": rss_end,
+            "rss_delta": (rss_end - flight.rss0) if rss_end and flight.rss0 else None,
+            "foreign_samples": foreign,
+            "threadpool_cpu_s": flight.hop_cpu_s,
+        }
+        # Written out rather than merged from literals: this runs for every kept request.
+        if flight.query:
+            extra["query"] = flight.query
+        if flight.memory_error:
+            extra["memory_error"] = str(flight.memory_error)
+        if flight.tracker is not None and flight.tracker.expired:
+            extra["memory_stopped_after_s"] = self.settings.memory_max_s
+        if error:
+            extra["error"] = True
+        if reason == "slow" and flight.watching_began is not None:
+            extra["sampling_began_ms"] = (flight.watching_began - flight.started) * 1000
         facts: dict[str, Any] = {
             "started_at": started_at,
             "wall_s": wall_s,
@@ -339,30 +361,7 @@ class RequestRecorder:
             "status": status if status is not None else (500 if error else None),
             "trace_id": trace_id,
             "span_id": span_id,
-            "extra": {
-                "framework": self.framework,
-                "async": flight.is_async,
-                "gc_collections": flight.gc.collections if flight.gc else 0,
-                "gc_s": flight.gc.seconds if flight.gc else 0.0,
-                "rss_start": flight.rss0,
-                "rss_end": rss_end,
-                "rss_delta": (rss_end - flight.rss0) if rss_end and flight.rss0 else None,
-                "foreign_samples": foreign,
-                "threadpool_cpu_s": flight.hop_cpu_s,
-                **({"query": flight.query} if flight.query else {}),
-                **({"memory_error": str(flight.memory_error)} if flight.memory_error else {}),
-                **(
-                    {"memory_stopped_after_s": self.settings.memory_max_s}
-                    if flight.tracker is not None and flight.tracker.expired
-                    else {}
-                ),
-                **({"error": True} if error else {}),
-                **(
-                    {"sampling_began_ms": (flight.watching_began - flight.started) * 1000}
-                    if reason == "slow" and flight.watching_began is not None
-                    else {}
-                ),
-            },
+            "extra": extra,
         }
         tracker_path = flight.tracker.path if flight.tracker is not None else None
         hop_sessions = list(flight.sessions)

@@ -29,6 +29,7 @@ import atheris
 
 from profiler_kit.capture.cpu import decode_profile
 from profiler_kit.capture.memory_summary import decode_summary
+from profiler_kit.store.blob import unpack
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
 from profiler_kit.web.tokens import TokenCheck, check_token, make_token
 
@@ -41,10 +42,10 @@ RUNS = next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("-runs=")
 
 
 def _seeds() -> list[bytes]:
-    cpu = zlib.decompress(
+    cpu = unpack(
         cpu_blob([([frame_string("main", "/app/m.py", 1), frame_string("f", "/app/f.py", 9)], 0.5)])
     )
-    memory = zlib.decompress(memory_blob([(4096, 3, [("f", "/app/f.py", 9)])]))
+    memory = unpack(memory_blob([(4096, 3, [("f", "/app/f.py", 9)])]))
     token = make_token(SECRET, 600).encode()
     return [b"\x00" + cpu, b"\x01" + memory, b"\x02" + token, b"\x02pk1.1.a.b"]
 

@@ -17,6 +17,7 @@ from report_reading import Page, parse, sha256_source
 from profiler_kit.analysis.capture_view import CaptureView
 from profiler_kit.reports.render import render_capture_report
 from profiler_kit.store import open_store
+from profiler_kit.store.blob import unpack
 from profiler_kit.testing import cpu_blob, frame_string, memory_blob
 
 
@@ -43,7 +44,7 @@ def hostile_capture(names: Names, *, kind: str = "request", started_at: float = 
     main = frame_string("main", "/srv/app/main.py", 1)
     hostile = frame_string(names.function, names.file, 7)
     memory = memory_blob([(4096, 2, [(names.function, names.file, 8), ("main", "/srv/m.py", 1)])])
-    summary = json.loads(__import__("zlib").decompress(memory))
+    summary = json.loads(unpack(memory))
     summary["notes"] = [names.note]
     return make_capture(
         started_at=started_at,

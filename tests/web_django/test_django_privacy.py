@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from profiler_kit.store.blob import unpack
 from profiler_kit.testing import stored_texts
 
 NewId = Callable[[], int]
@@ -44,7 +44,7 @@ def test_query_cookie_and_authorization_values_are_not_stored(server: Any, new_i
         db.close()
     assert row is not None
     assert row["cpu_profile"], "the capture has a CPU profile to search"
-    decompressed = zlib.decompress(row["cpu_profile"]).decode()
+    decompressed = unpack(row["cpu_profile"]).decode()
     # The view's own work is in it: the right payload was searched.
     assert "pkt_private_view_work" in decompressed
     leaks = {
