@@ -144,6 +144,7 @@ class RequestEngines(SampleTarget):
         if hub.interval > self.interval:
             hub.interval = self.interval
         self.sample_from_now(self.interval)
+        hub.lower_switch_interval()
 
     # -- threadpool hops -----------------------------------------------------
 
