@@ -74,13 +74,11 @@ class PyinstrumentEngine:
 class ThreadSampler:
     """Samples a thread from the sampler hub, without the profile hook.
 
-    The one engine for CPU while memray owns the hook, for a script
-    (``profiler-kit run --memory``: the calling thread, registered here) and
-    for a web request profiled from its first line (the request's own hub
-    target, which its recorder registers under the request's key: pass it
-    as ``target`` and start with ``register=False``). Sample weights are the
-    measured time between samples, so totals stay right even when a sample
-    is late.
+    The engine for CPU while memray owns the hook in a script
+    (``profiler-kit run --memory``: the calling thread, registered here).
+    Web requests use the hub directly (``RequestEngines.start_full``). Sample
+    weights are the measured time between samples, so totals stay right even
+    when a sample is late.
     """
 
     def __init__(self, interval: float = 0.001, target: SampleTarget | None = None) -> None:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pyinstrument.session import Session
+
 from profiler_kit.analysis.calltree import CallTree
 from profiler_kit.capture.cpu import decode_profile, encode_records
 from profiler_kit.capture.memory_summary import MemorySummary, encode_summary, summarise
@@ -38,7 +40,7 @@ _HOP_FUNCTIONS = ("_hop", "_async_hop")
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _APP, _OWN, _HOP = "app", "own", "hop"
 _FRAME_KINDS_LIMIT = 20_000
-_SYS_PREFIXES = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+_SYS_PREFIXES = Session.current_sys_prefixes()  # what pyinstrument's own sessions record
 
 
 def _own_dirs() -> tuple[str, ...]:
